@@ -1,0 +1,1 @@
+"""The reference text's recurrent models and their command line."""

@@ -1,0 +1,107 @@
+"""Array modules per device: NumPy for "cpu", CuPy for "cuda" (imported only when first needed)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+SUPPORTED_DTYPES = tuple(
+    np.dtype(name) for name in ("float16", "float32", "float64", "int32", "int64", "uint8", "bool")
+)
+FLOAT_DTYPES = tuple(d for d in SUPPORTED_DTYPES if d.kind == "f")
+
+_default_device = "cpu"
+_cupy: Any = None
+
+
+def _import_cupy():
+    global _cupy
+    if _cupy is None:
+        try:
+            _cupy = importlib.import_module("cupy")
+        except ImportError as error:
+            raise RuntimeError(
+                'device "cuda" needs CuPy: pip install "tinygrad_rnn[gpu]" (and a CUDA GPU)'
+            ) from error
+    return _cupy
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        return _import_cupy().cuda.runtime.getDeviceCount() > 0
+    except Exception:  # no CuPy, no driver, no device: all mean "not available"
+        return False
+
+
+def check_device(device: str | None) -> str:
+    """Normalise a device name ("cpu", "cuda", "cuda:0" or None for the default)."""
+    if device is None:
+        return _default_device
+    name = str(device).split(":")[0]
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+    return name
+
+
+def set_default_device(device: str) -> None:
+    """Make `device` the device of tensors created without an explicit one."""
+    global _default_device
+    device = check_device(device)
+    if device == "cuda":
+        _import_cupy()
+    _default_device = device
+
+
+def get_default_device() -> str:
+    return _default_device
+
+
+def xp_for(device: str):
+    """The array module of a device: numpy for "cpu", cupy for "cuda"."""
+    return np if device == "cpu" else _import_cupy()
+
+
+def device_of(array) -> str:
+    """The device an array lives on."""
+    return "cpu" if isinstance(array, (np.ndarray, np.generic)) else "cuda"
+
+
+def get_array_module(array):
+    """numpy or cupy, whichever owns `array` (Chainer's get_array_module)."""
+    return np if isinstance(array, (np.ndarray, np.generic)) else _import_cupy()
+
+
+def to_device(array, device: str):
+    """`array` on `device`, copied only when it has to move."""
+    if device_of(array) == device:
+        return array
+    if device == "cpu":
+        return array.get()
+    return _import_cupy().asarray(array)
+
+
+def check_dtype(dtype) -> np.dtype:
+    """`dtype` as a NumPy dtype, refused by name if the engine does not support it."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"unsupported dtype {dtype!r}") from error
+    if dtype not in SUPPORTED_DTYPES:
+        names = ", ".join(d.name for d in SUPPORTED_DTYPES)
+        raise TypeError(f"unsupported dtype {dtype.name}; supported: {names}")
+    return dtype
+
+
+def sum_to(grad, shape: tuple[int, ...]):
+    """Sum `grad` over the axes that broadcasting added or stretched, so it takes `shape`."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    stretched = tuple(
+        lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
+    )
+    return grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)

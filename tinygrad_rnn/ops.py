@@ -1,0 +1,388 @@
+"""The primitives: one Function per op, forward and backward side by side, on raw arrays.
+
+Each op uses the array module of its inputs (numpy or cupy), so one code path serves both
+devices. Backward returns gradients shaped like the broadcast output; the engine reduces them.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from .autograd import Function
+from .backend import device_of, get_array_module, to_device
+
+# ---------------------------------------------------------------- elementwise, two inputs
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return grad, -grad if self.needs_input_grad[1] else None
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        need_a, need_b = self.needs_input_grad
+        return grad * self.b if need_a else None, grad * self.a if need_b else None
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad):
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad / self.b
+        return grad_a if need_a else None, -grad_a * self.a / self.b if need_b else None
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad * self.b * self.a ** (self.b - 1) if need_a else None
+        grad_b = None
+        if need_b:
+            safe_log = xp.log(xp.where(self.a > 0, self.a, 1)).astype(grad.dtype)
+            grad_b = grad * self.out * safe_log
+        return grad_a, grad_b
+
+
+def _share(grad, a_wins, tie):
+    """Route grad to a where it won, to b where b won, half to each at a tie (as PyTorch)."""
+    weight_a = a_wins.astype(grad.dtype) + tie * grad.dtype.type(0.5)
+    return grad * weight_a, grad * (1 - weight_a)
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return get_array_module(a).maximum(a, b)
+
+    def backward(self, grad):
+        return _share(grad, get_array_module(grad).asarray(self.a > self.b), self.a == self.b)
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return get_array_module(a).minimum(a, b)
+
+    def backward(self, grad):
+        return _share(grad, get_array_module(grad).asarray(self.a < self.b), self.a == self.b)
+
+
+class MatMul(Function):
+    """`a @ b` with NumPy's rules: 1-D operands and broadcast batch dimensions."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        xp = get_array_module(grad)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        grad = xp.expand_dims(grad, -1) if b.ndim == 1 else grad
+        grad = xp.expand_dims(grad, -2) if a.ndim == 1 else grad
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = grad @ xp.swapaxes(b2, -1, -2)
+            grad_a = grad_a.reshape(grad_a.shape[:-2] + (-1,)) if a.ndim == 1 else grad_a
+        if need_b:
+            grad_b = xp.swapaxes(a2, -1, -2) @ grad
+            grad_b = grad_b.reshape(grad_b.shape[:-2] + (-1,)) if b.ndim == 1 else grad_b
+        return grad_a, grad_b
+
+
+class Where(Function):
+    def forward(self, condition, a, b):
+        self.condition = condition
+        return get_array_module(a).where(condition, a, b)
+
+    def backward(self, grad):
+        zero = grad.dtype.type(0)
+        xp = get_array_module(grad)
+        return None, xp.where(self.condition, grad, zero), xp.where(self.condition, zero, grad)
+
+
+# ---------------------------------------------------------------- elementwise, one input
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.out = get_array_module(a).exp(a)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * self.out,)
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).log(a)
+
+    def backward(self, grad):
+        return (grad / self.a,)
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.out = get_array_module(a).sqrt(a)
+        return self.out
+
+    def backward(self, grad):
+        return (grad / (2 * self.out),)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.out = get_array_module(a).tanh(a)
+        return self.out
+
+    def backward(self, grad):
+        out = self.out
+        return (grad * (1 - out * out),)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        xp = get_array_module(a)
+        # tanh form: no overflow for large |a|, unlike 1 / (1 + exp(-a))
+        self.out = 0.5 * (xp.tanh(0.5 * a) + 1)
+        return self.out
+
+    def backward(self, grad):
+        out = self.out
+        return (grad * out * (1 - out),)
+
+
+class Relu(Function):
+    def forward(self, a):
+        self.positive = a > 0
+        return a * self.positive
+
+    def backward(self, grad):
+        return (grad * self.positive,)
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.sign = get_array_module(a).sign(a)
+        return abs(a)
+
+    def backward(self, grad):
+        return (grad * self.sign,)
+
+
+class Clip(Function):
+    def forward(self, a, low=None, high=None):
+        xp = get_array_module(a)
+        self.inside = xp.ones(a.shape, dtype=bool)
+        if low is not None:
+            self.inside &= a >= low
+        if high is not None:
+            self.inside &= a <= high
+        return xp.clip(a, low, high)
+
+    def backward(self, grad):
+        return (grad * self.inside,)
+
+
+class Cast(Function):
+    def forward(self, a, dtype):
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, grad):
+        return (grad.astype(self.dtype),)
+
+
+class ToDevice(Function):
+    def forward(self, a, device):
+        self.device = device_of(a)
+        return to_device(a, device)
+
+    def backward(self, grad):
+        return (to_device(grad, self.device),)
+
+
+# ---------------------------------------------------------------- reductions
+
+
+def _expand_reduced(grad, shape, axis, keepdims):
+    """Put back the axes a reduction removed so `grad` broadcasts against the input's shape."""
+    if axis is None or keepdims:
+        return grad.reshape([1] * len(shape)) if axis is None and not keepdims else grad
+    axes = (axis,) if isinstance(axis, int) else axis
+    return get_array_module(grad).expand_dims(grad, tuple(a % len(shape) for a in axes))
+
+
+class Sum(Function):
+    def forward(self, a, axis=None, keepdims=False):
+        self.shape, self.axis, self.keepdims = a.shape, axis, keepdims
+        return a.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, grad):
+        grad = _expand_reduced(grad, self.shape, self.axis, self.keepdims)
+        return (get_array_module(grad).broadcast_to(grad, self.shape),)
+
+
+class Max(Function):
+    """Max over axes; tied maxima share the gradient evenly (like PyTorch's amax)."""
+
+    def forward(self, a, axis=None, keepdims=False):
+        self.a, self.axis, self.keepdims = a, axis, keepdims
+        self.out = a.max(axis=axis, keepdims=keepdims)
+        return self.out
+
+    def backward(self, grad):
+        out = _expand_reduced(self.out, self.a.shape, self.axis, self.keepdims)
+        grad = _expand_reduced(grad, self.a.shape, self.axis, self.keepdims)
+        winners = self.a == out
+        counts = winners.sum(axis=self.axis, keepdims=True, dtype=grad.dtype)
+        return (grad * winners / counts,)
+
+
+class Min(Max):
+    def forward(self, a, axis=None, keepdims=False):
+        self.a, self.axis, self.keepdims = a, axis, keepdims
+        self.out = a.min(axis=axis, keepdims=keepdims)
+        return self.out
+
+
+class LogSoftmax(Function):
+    def forward(self, a, axis=-1):
+        xp = get_array_module(a)
+        shifted = a - a.max(axis=axis, keepdims=True)
+        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = axis
+        return self.out
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        return (grad - xp.exp(self.out) * grad.sum(axis=self.axis, keepdims=True),)
+
+
+class Softmax(Function):
+    def forward(self, a, axis=-1):
+        xp = get_array_module(a)
+        exps = xp.exp(a - a.max(axis=axis, keepdims=True))
+        self.out = exps / exps.sum(axis=axis, keepdims=True)
+        self.axis = axis
+        return self.out
+
+    def backward(self, grad):
+        out = self.out
+        return (out * (grad - (grad * out).sum(axis=self.axis, keepdims=True)),)
+
+
+# ---------------------------------------------------------------- shape and indexing
+
+
+class Reshape(Function):
+    def forward(self, a, shape):
+        self.shape = a.shape
+        return a.reshape(shape)
+
+    def backward(self, grad):
+        return (grad.reshape(self.shape),)
+
+
+class Transpose(Function):
+    def forward(self, a, axes):
+        self.axes = axes
+        return a.transpose(axes)
+
+    def backward(self, grad):
+        inverse = [0] * len(self.axes)
+        for position, axis in enumerate(self.axes):
+            inverse[axis] = position
+        return (grad.transpose(inverse),)
+
+
+class Expand(Function):
+    def forward(self, a, shape):
+        return get_array_module(a).broadcast_to(a, shape)
+
+    def backward(self, grad):
+        return (grad,)  # the engine sums it back to the input's shape
+
+
+def _is_basic_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in items)
+
+
+class GetItem(Function):
+    def forward(self, a, index):
+        self.shape, self.dtype, self.index = a.shape, a.dtype, index
+        return a[index]
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        full = xp.zeros(self.shape, dtype=self.dtype)
+        if _is_basic_index(self.index):
+            full[self.index] = grad
+        else:  # advanced indices may repeat an element: add every contribution
+            xp.add.at(full, self.index, grad)
+        return (full,)
+
+
+class Concatenate(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        self.bounds = list(itertools.accumulate(a.shape[axis] for a in arrays))[:-1]
+        return get_array_module(arrays[0]).concatenate(arrays, axis=axis)
+
+    def backward(self, grad):
+        return tuple(get_array_module(grad).split(grad, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis=0):
+        self.axis, self.count = axis, len(arrays)
+        return get_array_module(arrays[0]).stack(arrays, axis=axis)
+
+    def backward(self, grad):
+        return tuple(get_array_module(grad).moveaxis(grad, self.axis, 0))
+
+
+class Pad(Function):
+    def forward(self, a, pad_width, value=0.0):
+        self.slices = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, a.shape))
+        return get_array_module(a).pad(a, pad_width, constant_values=value)
+
+    def backward(self, grad):
+        return (grad[self.slices],)
