@@ -83,11 +83,11 @@ def gradcheck(
             where = (
                 "along a random direction"
                 if directional
-                else f"at index {np.unravel_index(worst, x.shape)}"
+                else f"at index {tuple(int(i) for i in np.unravel_index(worst, x.shape))}"
             )
             raise GradcheckError(
                 f"gradient of input {position} (shape {x.shape}) {where}: backward gives "
-                f"{expected[worst]!r}, finite differences give {numeric[worst]!r}"
+                f"{float(expected[worst])!r}, finite differences give {float(numeric[worst])!r}"
             )
     return True
 
