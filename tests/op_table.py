@@ -260,7 +260,7 @@ CASES = [
     OpCase("matmul", lambda a, b: a @ b, np.matmul, draw_matmul),
     OpCase(
         "where",
-        lambda a, b, condition: tg.where(tg.tensor(condition), a, b),
+        lambda a, b, condition: tg.where(condition, a, b),
         lambda a, b, condition: np.where(condition, a, b),
         draw_where,
     ),

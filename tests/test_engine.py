@@ -87,7 +87,7 @@ def test_graph_nodes_die_after_backward():
     w = tg.randn(4, 3, generator=0, requires_grad=True)
     h = (tg.randn(2, 4, generator=1) @ w).tanh()
     loss = (h * h).sum()
-    node, hidden = weakref.ref(h._ctx), weakref.ref(h)
+    node, hidden = weakref.ref(h.grad_fn), weakref.ref(h)
     del h
     loss.backward()
     assert node() is None and hidden() is None  # kept alive by nothing once backward is done
@@ -116,7 +116,7 @@ def test_no_grad_builds_no_graph_as_context_and_decorator():
     x = tg.ones(3, requires_grad=True)
     with tg.no_grad():
         y = x * 2
-    assert y._ctx is None and not y.requires_grad
+    assert y.grad_fn is None and not y.requires_grad
     assert tg.is_grad_enabled()
 
     @tg.no_grad()
@@ -124,7 +124,7 @@ def test_no_grad_builds_no_graph_as_context_and_decorator():
         return t * 2
 
     z = double(x)
-    assert z._ctx is None and not z.requires_grad
+    assert z.grad_fn is None and not z.requires_grad
     with tg.no_grad(), tg.enable_grad():
         assert (x * 2).requires_grad
 

@@ -66,7 +66,7 @@ def test_random_factories_are_reproducible_from_a_seed_or_generator():
 def test_comparisons_and_argmax_carry_no_gradient():
     x = tg.tensor([1.0, 3.0, 2.0], requires_grad=True)
     for result in (x > 1.5, x == 3.0, x <= x, x.argmax()):
-        assert not result.requires_grad and result._ctx is None
+        assert not result.requires_grad and result.grad_fn is None
     assert (x > 1.5).tolist() == [False, True, True]
     assert x.argmax().item() == 1
 
@@ -105,7 +105,7 @@ def test_one_hot_and_nll_loss():
 def test_matmul_mismatch_names_both_shapes():
     with pytest.raises(ValueError, match=r"\(2, 3\) @ \(4, 5\)"):
         tg.ones(2, 3) @ tg.ones(4, 5)
-    with pytest.raises(ValueError, match="scalars"):
+    with pytest.raises(ValueError, match="at least one dimension"):
         tg.tensor(2.0) @ tg.ones(2)
 
 

@@ -1,14 +1,18 @@
-"""The reverse-mode engine: Function nodes, no_grad, topological order and the backward walk.
+"""The reverse-mode engine: graph nodes, no_grad, topological order and the backward walk.
 
-The engine works on raw arrays and never imports Tensor. It sees a tensor as any object with
-`data`, `_ctx` (the Function that made it, or None for a leaf), `_retains_grad` and
-`_deposit_grad(array, owned)`. A Function in the graph holds `parents` (its inputs: tensors or
-plain numbers) and `needs_input_grad` (one bool per input).
+The graph is made of nodes, not tensors (as in PyTorch): each Function that ran with a gradient
+in prospect links to the nodes of its inputs, and a leaf's gradient lands in its AccumulateGrad
+node. So an intermediate tensor, and its array, die as soon as no one needs them: the graph
+keeps only what a backward formula saved.
+
+The engine works on raw arrays and never imports Tensor: from a tensor it needs only
+`_deposit_grad(array, owned)`.
 """
 
 from __future__ import annotations
 
 import functools
+import weakref
 
 from .backend import sum_to
 
@@ -17,10 +21,13 @@ class Function:
     """One differentiable primitive: `forward` on arrays, `backward` from the output's gradient.
 
     Subclasses keep what backward needs as attributes of `self`; the engine drops them all
-    (and the links to the inputs) once the gradient has been passed on.
+    (and the links to the inputs) once the gradient has been passed on. In the graph a
+    Function holds `parents` (the input nodes, None where no gradient is needed),
+    `needs_input_grad` (one bool per input) and `output_shape`.
     """
 
     released = False
+    retains = None  # a weak reference to the output tensor once it calls retain_grad()
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -35,6 +42,31 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}{' (released)' if self.released else ''}>"
+
+
+class AccumulateGrad:
+    """The node of a leaf tensor: the gradients arriving here are added into the leaf's `.grad`.
+
+    It holds its leaf strongly and the leaf holds it weakly, so it lives as long as a graph
+    that uses the leaf, and no reference cycle forms.
+    """
+
+    released = False
+    retains = None
+    parents = ()
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+    @property
+    def output_shape(self):
+        return self.tensor.data.shape
+
+    def release(self) -> None:
+        pass  # shared by every graph that uses the leaf: nothing to free
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 class _GradMode:
@@ -79,60 +111,58 @@ _SECOND_BACKWARD = (
 
 
 def topological_order(root) -> list:
-    """Every tensor the root depends on that requires grad, inputs before the ones made from them.
+    """Every node the root depends on, each after all the nodes that feed it.
 
     Iterative (no recursion), so a graph unrolled over 10,000 steps is fine.
     """
     order, visited = [], set()
     stack = [(root, False)]
     while stack:
-        tensor, expanded = stack.pop()
+        node, expanded = stack.pop()
         if expanded:
-            order.append(tensor)
+            order.append(node)
             continue
-        if id(tensor) in visited:
+        if id(node) in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        ctx = tensor._ctx
-        if ctx is None:
-            continue
-        if ctx.released:
+        if node.released:
             raise RuntimeError(_SECOND_BACKWARD)
-        for parent, needed in zip(ctx.parents, ctx.needs_input_grad):
-            if needed and id(parent) not in visited:
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node.parents:
+            if parent is not None and id(parent) not in visited:
                 stack.append((parent, False))
     return order
 
 
 def backward(root, grad, retain_graph: bool = False) -> None:
-    """Propagate `grad` (an array shaped like root) to every leaf that requires grad.
+    """Propagate `grad` (an array shaped like root's output) from node `root` to the leaves.
 
-    Gradients arriving at a tensor from several uses are summed, so a weight used at every
+    Gradients arriving at a node from several uses are summed, so a weight used at every
     time step gets the sum over time. Broadcast inputs get their gradient reduced back to their
     shape here, once, so no op handles it itself.
     """
     order = topological_order(root)
     grads = {id(root): grad}
-    owned = set()  # ids whose gradient array the engine made itself and may update in place
+    owned = set()  # ids of nodes whose gradient array the engine made and may update in place
     while order:
-        tensor = order.pop()
-        key = id(tensor)
+        node = order.pop()
+        key = id(node)
         grad = grads.pop(key, None)
         if grad is None:
             continue
-        ctx = tensor._ctx
-        if ctx is None or tensor._retains_grad:
-            tensor._deposit_grad(grad, key in owned)
-        if ctx is None:
+        owned_grad = key in owned
+        owned.discard(key)
+        if node.retains is not None and (retained := node.retains()) is not None:
+            retained._deposit_grad(grad, False)
+        if type(node) is AccumulateGrad:
+            node.tensor._deposit_grad(grad, owned_grad)
             continue
-        input_grads = ctx.backward(grad)
-        for parent, needed, parent_grad in zip(ctx.parents, ctx.needs_input_grad, input_grads):
-            if parent_grad is None or not needed:
+        for parent, parent_grad in zip(node.parents, node.backward(grad)):
+            if parent is None or parent_grad is None:
                 continue
             pkey = id(parent)
-            if parent_grad.shape != parent.data.shape:
-                parent_grad = sum_to(parent_grad, parent.data.shape)
+            if parent_grad.shape != parent.output_shape:
+                parent_grad = sum_to(parent_grad, parent.output_shape)
             previous = grads.get(pkey)
             if previous is None:
                 grads[pkey] = parent_grad
@@ -143,5 +173,9 @@ def backward(root, grad, retain_graph: bool = False) -> None:
                 grads[pkey] = previous + parent_grad
                 owned.add(pkey)
         if not retain_graph:
-            ctx.release()
-        owned.discard(key)
+            node.release()
+
+
+def retain(node, tensor) -> None:
+    """Make backward also leave the gradient arriving at `node` in `tensor.grad`."""
+    node.retains = weakref.ref(tensor)

@@ -101,19 +101,21 @@ class MatMul(Function):
 
     def backward(self, grad):
         a, b = self.a, self.b
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, kept lean
+            return grad @ b.T if need_a else None, a.T @ grad if need_b else None
         xp = get_array_module(grad)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         grad = xp.expand_dims(grad, -1) if b.ndim == 1 else grad
         grad = xp.expand_dims(grad, -2) if a.ndim == 1 else grad
-        need_a, need_b = self.needs_input_grad
         grad_a = grad_b = None
         if need_a:
             grad_a = grad @ xp.swapaxes(b2, -1, -2)
-            grad_a = grad_a.reshape(grad_a.shape[:-2] + (-1,)) if a.ndim == 1 else grad_a
+            grad_a = grad_a.reshape((*grad_a.shape[:-2], -1)) if a.ndim == 1 else grad_a
         if need_b:
             grad_b = xp.swapaxes(a2, -1, -2) @ grad
-            grad_b = grad_b.reshape(grad_b.shape[:-2] + (-1,)) if b.ndim == 1 else grad_b
+            grad_b = grad_b.reshape((*grad_b.shape[:-2], -1)) if b.ndim == 1 else grad_b
         return grad_a, grad_b
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numbers
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import autograd, ops
-from .autograd import _GradMode
+from .autograd import AccumulateGrad, _GradMode
 from .backend import (
     DEVICES,
     FLOAT_DTYPES,
@@ -24,7 +25,7 @@ def _apply(fn_cls, *inputs, **kwargs) -> Tensor:
     """Run `fn_cls` forward on the inputs' arrays; record it in the graph if a gradient may flow.
 
     Inputs are Tensors or Python numbers (passed to the array math as weak scalars, so a float32
-    tensor times 2.0 stays float32).
+    tensor times 2.0 stays float32). This runs for every op, so it is written for speed.
     """
     device, requires_grad, arrays = None, False, []
     for x in inputs:
@@ -42,18 +43,25 @@ def _apply(fn_cls, *inputs, **kwargs) -> Tensor:
             arrays.append(x)
     fn = fn_cls()
     data = fn.forward(*arrays, **kwargs)
-    if isinstance(data, np.generic):  # NumPy reduces to scalars; keep 0-d arrays instead
-        data = np.asarray(data)
-    if requires_grad and _GradMode.enabled:
-        fn.parents = inputs
-        fn.needs_input_grad = tuple(type(x) is Tensor and x.requires_grad for x in inputs)
-        return Tensor._make(data, device, True, fn)
-    return Tensor._make(data, device, False, None)
+    if type(data) is not np.ndarray and isinstance(data, np.generic):
+        data = np.asarray(data)  # NumPy reduces to scalars; keep 0-d arrays instead
+    if not (requires_grad and _GradMode.enabled):
+        return Tensor._make(data, device, False, None)
+    parents, needs = [], []
+    for x in inputs:
+        if type(x) is Tensor and x.requires_grad:
+            parents.append(x._node or x._grad_node())
+            needs.append(True)
+        else:
+            parents.append(None)
+            needs.append(False)
+    fn.parents, fn.needs_input_grad, fn.output_shape = parents, needs, data.shape
+    return Tensor._make(data, device, True, fn)
 
 
 def _operand(x, like: Tensor):
     """The other operand: a Tensor, a Python number (a weak scalar), or made into a Tensor."""
-    if isinstance(x, Tensor):
+    if type(x) in _PYTHON_NUMBERS or isinstance(x, Tensor):
         return x
     if isinstance(x, np.generic):
         x = x.item()
@@ -78,6 +86,10 @@ def _shape_args(shape) -> tuple:
     return tuple(shape)
 
 
+_BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
+_PYTHON_NUMBERS = (float, int)
+
+
 class Tensor:
     """An n-dimensional array on "cpu" (NumPy) or "cuda" (CuPy) that can record gradients.
 
@@ -85,7 +97,7 @@ class Tensor:
     a copy. Python floats become float32; arrays keep their dtype unless `dtype` is given.
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_retains_grad", "data", "device", "grad", "requires_grad")
+    __slots__ = ("__weakref__", "_accumulator", "_node", "data", "device", "grad", "requires_grad")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, device: str | None = None, dtype=None):
@@ -108,14 +120,25 @@ class Tensor:
         if requires_grad and data.dtype not in FLOAT_DTYPES:
             raise TypeError(f"only floating point tensors can require grad, not {data.dtype.name}")
         self.data, self.device, self.requires_grad = data, device, bool(requires_grad)
-        self.grad, self._ctx, self._retains_grad = None, None, False
+        self.grad, self._node, self._accumulator = None, None, None
 
     @classmethod
-    def _make(cls, data, device: str, requires_grad: bool, ctx) -> Tensor:
+    def _make(cls, data, device: str, requires_grad: bool, node) -> Tensor:
+        """A tensor made by an op: `node` is the Function that made it (None outside a graph)."""
         tensor = cls.__new__(cls)
         tensor.data, tensor.device, tensor.requires_grad = data, device, requires_grad
-        tensor.grad, tensor._ctx, tensor._retains_grad = None, ctx, False
+        tensor.grad, tensor._node, tensor._accumulator = None, node, None
         return tensor
+
+    def _grad_node(self):
+        """The graph node that receives this tensor's gradient (a leaf's is made on demand)."""
+        if self._node is not None:
+            return self._node
+        accumulator = self._accumulator and self._accumulator()
+        if accumulator is None:
+            accumulator = AccumulateGrad(self)
+            self._accumulator = weakref.ref(accumulator)
+        return accumulator
 
     # ------------------------------------------------------------ attributes and conversions
 
@@ -123,8 +146,8 @@ class Tensor:
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
     size = property(lambda self: self.data.size)
-    is_leaf = property(lambda self: self._ctx is None)
-    grad_fn = property(lambda self: self._ctx)
+    is_leaf = property(lambda self: self._node is None)
+    grad_fn = property(lambda self: self._node)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
 
     def __len__(self) -> int:
@@ -136,8 +159,8 @@ class Tensor:
         )
         extras = [f"device='{self.device}'"] if self.device != "cpu" else []
         extras += [f"dtype={self.dtype.name}"] if self.dtype != np.float32 else []
-        if self._ctx is not None:
-            extras.append(f"grad_fn={self._ctx!r}")
+        if self._node is not None:
+            extras.append(f"grad_fn={self._node!r}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([text, *extras]) + ")"
@@ -203,7 +226,7 @@ class Tensor:
                 raise ValueError(
                     f"grad has shape {grad.shape} but the tensor has shape {self.shape}"
                 )
-        autograd.backward(self, grad, retain_graph)
+        autograd.backward(self._grad_node(), grad, retain_graph)
 
     def _deposit_grad(self, grad, owned: bool) -> None:
         xp = xp_for(self.device)
@@ -215,7 +238,8 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this intermediate tensor after backward (leaves always keep it)."""
-        self._retains_grad = True
+        if self._node is not None:
+            autograd.retain(self._node, self)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -264,13 +288,12 @@ class Tensor:
 
     def __matmul__(self, other):
         other = _operand(other, self)
-        if self.ndim == 0 or other.ndim == 0:
-            raise ValueError("matmul needs tensors with at least one dimension, not scalars")
-        inner_a = self.shape[-1]
-        inner_b = other.shape[-2] if other.ndim > 1 else other.shape[0]
-        if inner_a != inner_b:
-            raise ValueError(f"matmul shape mismatch: {self.shape} @ {other.shape}")
-        return _apply(ops.MatMul, self, other)
+        try:
+            return _apply(ops.MatMul, self, other)
+        except ValueError:
+            if self.ndim == 0 or other.ndim == 0:
+                raise ValueError("matmul needs tensors with at least one dimension") from None
+            raise ValueError(f"matmul shape mismatch: {self.shape} @ {other.shape}") from None
 
     def __rmatmul__(self, other):
         return Tensor.__matmul__(_operand(other, self), self)
@@ -423,6 +446,8 @@ class Tensor:
 
     def _index_arrays(self, index):
         """Index Tensors and lists as arrays on this tensor's device."""
+        if type(index) is tuple and all(type(i) in _BASIC_INDEX for i in index):
+            return index
         if isinstance(index, tuple):
             return tuple(self._index_arrays(i) for i in index)
         if isinstance(index, Tensor):

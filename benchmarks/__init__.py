@@ -1,0 +1,1 @@
+"""Reproducible speed comparisons; each prints a table and writes JSON."""
