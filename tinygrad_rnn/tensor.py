@@ -29,7 +29,7 @@ def _apply(fn_cls, *inputs, **kwargs) -> Tensor:
     """
     device, requires_grad, arrays = None, False, []
     for x in inputs:
-        if type(x) is Tensor:
+        if type(x) in _TENSOR_TYPES:
             if device is None:
                 device = x.device
             elif x.device != device:
@@ -49,7 +49,7 @@ def _apply(fn_cls, *inputs, **kwargs) -> Tensor:
         return Tensor._make(data, device, False, None)
     parents, needs = [], []
     for x in inputs:
-        if type(x) is Tensor and x.requires_grad:
+        if type(x) in _TENSOR_TYPES and x.requires_grad:
             parents.append(x._node or x._grad_node())
             needs.append(True)
         else:
@@ -87,6 +87,7 @@ def _shape_args(shape) -> tuple:
 
 
 _BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
+_TENSOR_TYPES: set[type] = set()  # Tensor and its subclasses (nn.Parameter)
 _PYTHON_NUMBERS = (float, int)
 
 
@@ -129,6 +130,10 @@ class Tensor:
         tensor.data, tensor.device, tensor.requires_grad = data, device, requires_grad
         tensor.grad, tensor._node, tensor._accumulator = None, node, None
         return tensor
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _TENSOR_TYPES.add(cls)  # _apply checks exact types, which is faster than isinstance
 
     def _grad_node(self):
         """The graph node that receives this tensor's gradient (a leaf's is made on demand)."""
@@ -484,6 +489,9 @@ class Tensor:
             pad_width = ((pad_width, pad_width),) * self.ndim
         pad_width = tuple(tuple(p) for p in pad_width)
         return _apply(ops.Pad, self, pad_width=pad_width, value=value)
+
+
+_TENSOR_TYPES.add(Tensor)
 
 
 def _tensors(tensors: Sequence) -> list:
