@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import weakref
 
-from .backend import sum_to
+from .backend import get_array_module, sum_to
 
 
 class Function:
@@ -67,6 +67,32 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"
+
+
+class PartialGrad:
+    """The gradient of an input of which an op used only `input[index]` (a slice, a time step).
+
+    Rather than each such op writing its gradient into a fresh zero array the size of the whole
+    input, the engine adds every part into one buffer in place: taking 28 time steps out of a
+    sequence costs one zero-fill, not 28.
+    """
+
+    __slots__ = ("basic", "grad", "index", "shape")
+
+    def __init__(self, index, grad, shape: tuple, basic: bool):
+        self.index, self.grad, self.shape, self.basic = index, grad, shape, basic
+
+    def add_into(self, full, owned: bool):
+        """`full` (or zeros) plus this gradient at `index`; a private array the engine owns."""
+        if full is None:
+            full = get_array_module(self.grad).zeros(self.shape, dtype=self.grad.dtype)
+        elif not owned:
+            full = full.copy()
+        if self.basic:
+            full[self.index] += self.grad
+        else:  # advanced indices may repeat an element: add every contribution
+            get_array_module(full).add.at(full, self.index, self.grad)
+        return full
 
 
 class _GradMode:
@@ -161,6 +187,10 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             if parent is None or parent_grad is None:
                 continue
             pkey = id(parent)
+            if type(parent_grad) is PartialGrad:
+                grads[pkey] = parent_grad.add_into(grads.get(pkey), pkey in owned)
+                owned.add(pkey)
+                continue
             if parent_grad.shape != parent.output_shape:
                 parent_grad = sum_to(parent_grad, parent.output_shape)
             previous = grads.get(pkey)

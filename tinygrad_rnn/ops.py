@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 
-from .autograd import Function
+from .autograd import Function, PartialGrad
 from .backend import device_of, get_array_module, to_device
 
 # ---------------------------------------------------------------- elementwise, two inputs
@@ -349,17 +349,11 @@ def _is_basic_index(index) -> bool:
 
 class GetItem(Function):
     def forward(self, a, index):
-        self.shape, self.dtype, self.index = a.shape, a.dtype, index
+        self.shape, self.index = a.shape, index
         return a[index]
 
     def backward(self, grad):
-        xp = get_array_module(grad)
-        full = xp.zeros(self.shape, dtype=self.dtype)
-        if _is_basic_index(self.index):
-            full[self.index] = grad
-        else:  # advanced indices may repeat an element: add every contribution
-            xp.add.at(full, self.index, grad)
-        return (full,)
+        return (PartialGrad(self.index, grad, self.shape, _is_basic_index(self.index)),)
 
 
 class Concatenate(Function):

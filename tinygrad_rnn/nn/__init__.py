@@ -1,0 +1,24 @@
+"""Layers: Module and Parameter, Linear, Dropout, Embedding, recurrent cells and layers."""
+
+from . import init, utils
+from .layers import Dropout, Embedding, Linear
+from .module import Module, ModuleList, Parameter, Sequential
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "Dropout",
+    "Embedding",
+    "GRUCell",
+    "LSTMCell",
+    "Linear",
+    "Module",
+    "ModuleList",
+    "Parameter",
+    "RNNCell",
+    "Sequential",
+    "init",
+    "utils",
+]
