@@ -1,0 +1,193 @@
+"""python -m models.mnist_rnn {train,evaluate,predict}: the book's MNIST RNNs from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import tinygrad_rnn as tg
+from tinygrad_rnn.checkpoint import CheckpointError
+from tinygrad_rnn.data import DatasetUnavailableError, IDXError, load_dataset
+
+from .networks import MODELS
+from .training import CHECKPOINT, Config, confusion_matrix, load_trained, predict_classes, train
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad arguments end in one line on stderr, not a usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m models.mnist_rnn", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    run = commands.add_parser("train", help="train a model (the book's settings by default)")
+    run.add_argument("--model", choices=MODELS, default="basic")
+    run.add_argument("--epochs", type=positive(int), default=10)
+    run.add_argument("--batch-size", type=positive(int), default=150)
+    run.add_argument("--lr", type=positive(float), default=1e-3)
+    run.add_argument("--seed", type=int, default=42)
+    run.add_argument(
+        "--limit",
+        type=positive(int),
+        default=None,
+        help="train on the first N training images only, for a quick look",
+    )
+    run.add_argument(
+        "--resume", action="store_true", help="continue the run in --out exactly where it stopped"
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for command in (
+        run,
+        commands.add_parser("evaluate", help="accuracy and confusion matrix"),
+        commands.add_parser("predict", help="classify PNG files or dataset indices"),
+    ):
+        command.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+        command.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+        command.add_argument(
+            "--out", default=None, help="the run's folder (default runs/DATASET-MODEL)"
+        )
+    evaluate, predict = commands.choices["evaluate"], commands.choices["predict"]
+    for command in (evaluate, predict):
+        command.add_argument(
+            "--model", choices=MODELS, default="basic", help="picks the default --out folder"
+        )
+    evaluate.add_argument("--split", choices=("test", "train"), default="test")
+    predict.add_argument(
+        "items",
+        nargs="+",
+        metavar="PNG_OR_INDEX",
+        help="28x28 grayscale PNG files, or indices into the test split",
+    )
+    predict.add_argument(
+        "--invert", action="store_true", help="the PNGs are dark digits on a light background"
+    )
+    return parser
+
+
+def run_folder(args) -> Path:
+    return Path(args.out or f"runs/{args.dataset}-{args.model}")
+
+
+def command_train(args) -> None:
+    config = Config(
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        device=args.device,
+        seed=args.seed,
+        dataset=args.dataset,
+        limit=args.limit,
+        out=str(run_folder(args)),
+        progress=not args.no_progress,
+        resume=args.resume,
+    )
+    if (Path(config.out) / CHECKPOINT).exists() and not args.resume:
+        raise ValueError(
+            f"{config.out} already holds a run: pass --resume to continue it, "
+            "or choose another --out"
+        )
+    history = train(config)
+    if history:
+        print(
+            f"test accuracy {history[-1]['test_accuracy']:.4f}; metrics and plots in {config.out}"
+        )
+
+
+def command_evaluate(args) -> None:
+    model, config = load_trained(run_folder(args) / CHECKPOINT, args.device)
+    images, labels = load_dataset(config.dataset, args.split)
+    predictions = predict_classes(model, images, args.device)
+    print(
+        f"{config.model} on {config.dataset} {args.split}: accuracy "
+        f"{(predictions == labels).mean():.4f} ({len(labels)} images)"
+    )
+    matrix = confusion_matrix(labels, predictions)
+    print("confusion matrix (rows: true class, columns: predicted)")
+    print("      " + "".join(f"{c:>6d}" for c in range(10)))
+    for true, row in enumerate(matrix):
+        print(f"{true:>6d}" + "".join(f"{count:>6d}" for count in row))
+
+
+def read_png(path: str, invert: bool) -> np.ndarray:
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(path)
+    if pixels.ndim == 3:  # RGB(A): average the colour channels
+        pixels = pixels[..., :3].mean(axis=2)
+    if pixels.shape != (28, 28):
+        raise ValueError(f"{path}: expected a 28x28 image, got {pixels.shape[1]}x{pixels.shape[0]}")
+    pixels = pixels.astype(np.float32)
+    if pixels.max() > 1:
+        pixels /= 255
+    return np.round((1 - pixels if invert else pixels) * 255).astype(np.uint8)
+
+
+def command_predict(args) -> None:
+    model, config = load_trained(run_folder(args) / CHECKPOINT, args.device)
+    test_images, test_labels = None, None
+    images, names = [], []
+    for item in args.items:
+        if item.isdigit():
+            if test_images is None:
+                test_images, test_labels = load_dataset(config.dataset, "test")
+            if int(item) >= len(test_images):
+                raise ValueError(
+                    f"index {item} is outside the test split (0..{len(test_images) - 1})"
+                )
+            images.append(test_images[int(item)])
+            names.append(f"test[{item}] (label {test_labels[int(item)]})")
+        else:
+            images.append(read_png(item, args.invert))
+            names.append(item)
+    model.eval()
+    with tg.no_grad():
+        pixels = np.stack(images).astype(np.float32) / np.float32(255)
+        probabilities = tg.F.softmax(model(tg.Tensor(pixels, device=args.device))).numpy()
+    for name, p in zip(names, probabilities):
+        print(f"{name}: {int(p.argmax())} ({p.max():.1%})")
+
+
+COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": command_predict}
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.device == "cuda" and not tg.cuda_is_available():
+        print(
+            "error: --device cuda needs CuPy and a CUDA GPU, and none is usable here",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        COMMANDS[args.command](args)
+    except (
+        DatasetUnavailableError,
+        CheckpointError,
+        IDXError,
+        FileNotFoundError,
+        ValueError,
+    ) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,240 @@
+"""Training, evaluation and prediction for the MNIST sequence classifiers.
+
+A run lives in one folder: checkpoint.safetensors (saved atomically after every epoch and on
+Ctrl-C), metrics.csv and metrics.json, curves.png and grad_norms.png. `resume` continues from
+the checkpoint at the exact batch where it stopped: the batch order depends only on the seed and
+the epoch, so the result equals an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import F, optim
+from tinygrad_rnn.data import Batches, load_dataset
+
+from . import reports
+from .networks import build_model
+
+VALIDATION = 5_000  # the book holds out the first 5,000 training images
+CHECKPOINT = "checkpoint.safetensors"
+EVAL_BATCH = 1_000
+
+
+@dataclass
+class Config:
+    model: str = "basic"
+    epochs: int = 10
+    batch_size: int = 150
+    lr: float = 1e-3
+    device: str = "cpu"
+    seed: int = 42
+    dataset: str = "mnist"
+    limit: int | None = None
+    out: str = "runs/mnist-basic"
+    progress: bool = True
+    resume: bool = False
+
+
+# Where a run stands: saved in every checkpoint, restored by a resume.
+PROGRESS = {
+    "epoch": 0,
+    "batch": 0,
+    "history": (),
+    "epoch_seconds": 0.0,
+    "loss_sum": 0.0,
+    "last_batch_accuracy": 0.0,
+}
+
+# Changing these between a run and its resume would make the resumed run a different run.
+MUST_MATCH = ("model", "batch_size", "lr", "seed", "dataset", "limit")
+
+
+@dataclass
+class Data:
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    valid_images: np.ndarray
+    valid_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+
+def load_data(dataset: str, limit: int | None = None) -> Data:
+    images, labels = load_dataset(dataset, "train")
+    test_images, test_labels = load_dataset(dataset, "test")
+    train = slice(VALIDATION, None if limit is None else VALIDATION + limit)
+    return Data(
+        images[train],
+        labels[train],
+        images[:VALIDATION],
+        labels[:VALIDATION],
+        test_images,
+        test_labels,
+    )
+
+
+def predict_classes(model, images: np.ndarray, device: str) -> np.ndarray:
+    """Predicted class of every image, in batches, without building a graph."""
+    model.eval()
+    predictions = []
+    with tg.no_grad():
+        for start in range(0, len(images), EVAL_BATCH):
+            pixels = images[start : start + EVAL_BATCH].astype(np.float32) / np.float32(255)
+            predictions.append(model(tg.Tensor(pixels, device=device)).argmax(axis=1).numpy())
+    model.train()
+    return np.concatenate(predictions) if predictions else np.zeros(0, dtype=np.int64)
+
+
+def accuracy(model, images, labels, device) -> float:
+    return float((predict_classes(model, images, device) == labels).mean())
+
+
+def gradient_norms_over_time(model, images: np.ndarray, labels: np.ndarray, device: str):
+    """|dL/dh_t| for every layer and time step on one batch (no update): vanishing or not."""
+    model.rnn.track_hidden_grads = True
+    x, y = Batches(images, labels, len(images), shuffle=False, device=device).to_tensors(
+        images, labels
+    )
+    F.cross_entropy(model(x), y).backward()
+    norms = model.rnn.hidden_grad_norms()
+    model.rnn.track_hidden_grads = False
+    model.rnn.hidden_states = []
+    model.zero_grad()
+    return norms
+
+
+def save_checkpoint(folder: Path, config: Config, model, optimizer, progress: dict) -> None:
+    tg.save(
+        {
+            "config": dataclasses.asdict(config),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            **progress,
+        },
+        folder / CHECKPOINT,
+    )
+
+
+def load_checkpoint(folder: Path, config: Config, model, optimizer) -> dict:
+    state = tg.load(folder / CHECKPOINT, device=config.device)
+    saved = state["config"]
+    changed = [
+        f"{k} ({saved[k]} -> {getattr(config, k)})"
+        for k in MUST_MATCH
+        if saved[k] != getattr(config, k)
+    ]
+    if changed:
+        raise ValueError(
+            f"cannot resume {folder}: it was trained with other settings: " + ", ".join(changed)
+        )
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return {k: state[k] for k in PROGRESS}
+
+
+def train(config: Config, on_batch: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Train as the book does; returns the per-epoch history. Ctrl-C saves and exits (130)."""
+    folder = Path(config.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = load_data(config.dataset, config.limit)
+    model = build_model(config.model, config.seed, config.device)
+    optimizer = optim.Adam(model.parameters(), lr=config.lr)
+    batches = Batches(
+        data.train_images,
+        data.train_labels,
+        config.batch_size,
+        seed=config.seed,
+        device=config.device,
+    )
+    progress = dict(PROGRESS)
+    progress["history"] = []
+    if (folder / CHECKPOINT).exists() and config.resume:
+        progress = load_checkpoint(folder, config, model, optimizer)
+        print(f"resuming {folder} at epoch {progress['epoch']}, batch {progress['batch']}")
+    probe = (data.valid_images[: config.batch_size], data.valid_labels[: config.batch_size])
+
+    started = time.perf_counter()
+    try:
+        while progress["epoch"] < config.epochs:
+            epoch, started = progress["epoch"], time.perf_counter()
+            bar = tqdm(
+                total=len(batches),
+                initial=progress["batch"],
+                desc=f"epoch {epoch}",
+                unit="batch",
+                leave=False,
+                disable=not config.progress or None,
+            )
+            for index, (x, y) in enumerate(
+                batches.epoch(epoch, progress["batch"]), start=progress["batch"]
+            ):
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                progress["batch"], progress["loss_sum"] = (
+                    index + 1,
+                    progress["loss_sum"] + loss.item(),
+                )
+                progress["last_batch_accuracy"] = float((logits.argmax(axis=1) == y).data.mean())
+                seconds = progress["epoch_seconds"] + time.perf_counter() - started
+                bar.set_postfix(
+                    loss=f"{progress['loss_sum'] / progress['batch']:.4f}",
+                    img_per_s=f"{progress['batch'] * config.batch_size / seconds:.0f}",
+                )
+                bar.update()
+                if on_batch is not None:
+                    on_batch(epoch, index)
+            bar.close()
+            seconds = progress["epoch_seconds"] + time.perf_counter() - started
+            row = {
+                "epoch": epoch,
+                "train_loss": progress["loss_sum"] / max(progress["batch"], 1),
+                "last_batch_accuracy": progress["last_batch_accuracy"],
+                "valid_accuracy": accuracy(
+                    model, data.valid_images, data.valid_labels, config.device
+                ),
+                "test_accuracy": accuracy(model, data.test_images, data.test_labels, config.device),
+                "seconds": seconds,
+                "grad_norms": gradient_norms_over_time(model, *probe, config.device).tolist(),
+            }
+            progress["history"].append(row)
+            tqdm.write(reports.book_line(row))
+            progress.update(epoch=epoch + 1, batch=0, epoch_seconds=0.0, loss_sum=0.0)
+            save_checkpoint(folder, config, model, optimizer, progress)
+            reports.write_all(folder, config, progress["history"])
+    except KeyboardInterrupt:
+        progress["epoch_seconds"] += time.perf_counter() - started
+        save_checkpoint(folder, config, model, optimizer, progress)
+        print(
+            f"\ninterrupted: saved {folder / CHECKPOINT} at epoch {progress['epoch']}, batch "
+            f"{progress['batch']}; continue with the same command and --resume"
+        )
+        raise SystemExit(130) from None
+    return progress["history"]
+
+
+def load_trained(checkpoint: Path, device: str = "cpu"):
+    """The model saved in a checkpoint, and the config it was trained with."""
+    state = tg.load(checkpoint, device=device)
+    config = Config(**{**state["config"], "device": device})
+    model = build_model(config.model, config.seed, device)
+    model.load_state_dict(state["model"])
+    return model, config
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int = 10) -> np.ndarray:
+    """counts[true, predicted]."""
+    return np.bincount(labels * classes + predictions, minlength=classes * classes).reshape(
+        classes, classes
+    )
