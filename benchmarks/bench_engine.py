@@ -62,10 +62,13 @@ def rnn_step_engine(params, x, labels):
     for p in params.values():
         p.grad = None
     inputs = tg.Tensor(x)
-    h = tg.zeros(x.shape[0], params["w_h"].shape[0])
+    w_ih_t, w_hh_t = params["weight_ih"].T, params["weight_hh"].T
+    bias = params["bias_ih"] + params["bias_hh"]
+    h = tg.zeros(x.shape[0], params["weight_hh"].shape[0])
     for t in range(x.shape[1]):
-        h = (inputs[:, t] @ params["w_x"] + h @ params["w_h"] + params["b"]).tanh()
-    loss = tg.F.cross_entropy(h @ params["w_out"] + params["b_out"], labels)
+        h = (inputs[:, t] @ w_ih_t + bias + h @ w_hh_t).tanh()
+    logits = h @ params["weight_out"].T + params["bias_out"]
+    loss = tg.F.cross_entropy(logits, labels)
     loss.backward()
     return loss
 

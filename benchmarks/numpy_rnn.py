@@ -1,32 +1,39 @@
-"""An independent hand-written NumPy BPTT of the book's tanh RNN classifier: the speed floor."""
+"""An independent hand-written NumPy BPTT of the book's tanh RNN classifier: the speed floor.
+
+Weights use PyTorch's layout (weight_ih (H, D), weight_hh (H, H), two biases, dense (C, H)),
+so the same state_dict drives this, the engine and PyTorch.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_out", "bias_out")
+
 
 def init_params(inputs: int, hidden: int, classes: int, seed: int = 0, dtype=np.float32) -> dict:
-    """Weights laid out as x @ w_x (D, H), h @ w_h (H, H), h @ w_out (H, C)."""
     rng = np.random.default_rng(seed)
     scale = 1 / np.sqrt(hidden)
-    shapes = {
-        "w_x": (inputs, hidden),
-        "w_h": (hidden, hidden),
-        "b": (hidden,),
-        "w_out": (hidden, classes),
-        "b_out": (classes,),
-    }
-    return {k: rng.uniform(-scale, scale, s).astype(dtype) for k, s in shapes.items()}
+    shapes = (
+        (hidden, inputs),
+        (hidden, hidden),
+        (hidden,),
+        (hidden,),
+        (classes, hidden),
+        (classes,),
+    )
+    return {k: rng.uniform(-scale, scale, s).astype(dtype) for k, s in zip(NAMES, shapes)}
 
 
 def loss_and_grads(params: dict, x: np.ndarray, labels: np.ndarray) -> tuple[float, dict]:
     """Forward over T steps of x (B, T, D), softmax cross-entropy on the last state, BPTT."""
-    w_x, w_h, b = params["w_x"], params["w_h"], params["b"]
+    w_ih, w_hh = params["weight_ih"], params["weight_hh"]
+    bias = params["bias_ih"] + params["bias_hh"]
     batch, steps, _ = x.shape
-    states = [np.zeros((batch, w_h.shape[0]), dtype=x.dtype)]
+    states = [np.zeros((batch, w_hh.shape[0]), dtype=x.dtype)]
     for t in range(steps):
-        states.append(np.tanh(x[:, t] @ w_x + states[-1] @ w_h + b))
-    logits = states[-1] @ params["w_out"] + params["b_out"]
+        states.append(np.tanh(x[:, t] @ w_ih.T + bias + states[-1] @ w_hh.T))
+    logits = states[-1] @ params["weight_out"].T + params["bias_out"]
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     rows = np.arange(batch)
@@ -35,14 +42,34 @@ def loss_and_grads(params: dict, x: np.ndarray, labels: np.ndarray) -> tuple[flo
     d_logits = np.exp(log_probs)
     d_logits[rows, labels] -= 1
     d_logits /= batch
-    grads = {"w_out": states[-1].T @ d_logits, "b_out": d_logits.sum(axis=0)}
-    d_h = d_logits @ params["w_out"].T
-    grads.update(w_x=np.zeros_like(w_x), w_h=np.zeros_like(w_h), b=np.zeros_like(b))
+    grads = {"weight_out": d_logits.T @ states[-1], "bias_out": d_logits.sum(axis=0)}
+    d_h = d_logits @ params["weight_out"]
+    d_w_ih, d_w_hh, d_bias = np.zeros_like(w_ih), np.zeros_like(w_hh), np.zeros_like(bias)
     for t in reversed(range(steps)):
         d_z = d_h * (1 - states[t + 1] * states[t + 1])
-        grads["w_x"] += x[:, t].T @ d_z
-        grads["w_h"] += states[t].T @ d_z
-        grads["b"] += d_z.sum(axis=0)
-        if t:
-            d_h = d_z @ w_h.T
+        d_w_ih += d_z.T @ x[:, t]
+        d_w_hh += d_z.T @ states[t]
+        d_bias += d_z.sum(axis=0)
+        d_h = d_z @ w_hh
+    grads.update(weight_ih=d_w_ih, weight_hh=d_w_hh, bias_ih=d_bias, bias_hh=d_bias.copy())
     return float(loss), grads
+
+
+def adam_step(params: dict, grads: dict, state: dict, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """Adam with bias correction, in place, as PyTorch computes it."""
+    state["step"] = step = state.get("step", 0) + 1
+    for name, grad in grads.items():
+        m = state.setdefault(("m", name), np.zeros_like(grad))
+        v = state.setdefault(("v", name), np.zeros_like(grad))
+        m *= betas[0]
+        m += (1 - betas[0]) * grad
+        v *= betas[1]
+        v += (1 - betas[1]) * grad * grad
+        denominator = np.sqrt(v) / np.sqrt(1 - betas[1] ** step) + eps
+        params[name] -= (lr / (1 - betas[0] ** step)) * m / denominator
+
+
+def training_step(params: dict, state: dict, x: np.ndarray, labels: np.ndarray) -> float:
+    loss, grads = loss_and_grads(params, x, labels)
+    adam_step(params, grads, state)
+    return loss

@@ -9,6 +9,7 @@ from .backend import cuda_is_available, get_default_device, set_default_device
 from .checkpoint import CheckpointError, load, save
 from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .gradcheck import GradcheckError, gradcheck
+from .jit import JitError, jit
 from .tensor import Tensor, cat, concatenate, maximum, minimum, stack, where
 
 float16, float32, float64 = np.float16, np.float32, np.float64
@@ -18,10 +19,38 @@ __version__ = "0.1.0"
 
 # fmt: off
 __all__ = [
-    "CheckpointError", "F", "GradcheckError", "Tensor", "arange", "cat", "concatenate",
-    "cuda_is_available", "enable_grad", "full", "functional", "get_default_device", "gradcheck",
-    "is_grad_enabled", "load", "maximum", "minimum", "nn", "no_grad", "ones", "ones_like",
-    "optim", "rand", "randn", "save", "set_default_device", "stack", "tensor", "where", "zeros",
+    "CheckpointError",
+    "F",
+    "GradcheckError",
+    "JitError",
+    "Tensor",
+    "arange",
+    "cat",
+    "concatenate",
+    "cuda_is_available",
+    "enable_grad",
+    "full",
+    "functional",
+    "get_default_device",
+    "gradcheck",
+    "is_grad_enabled",
+    "jit",
+    "load",
+    "maximum",
+    "minimum",
+    "nn",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "optim",
+    "rand",
+    "randn",
+    "save",
+    "set_default_device",
+    "stack",
+    "tensor",
+    "where",
+    "zeros",
     "zeros_like",
 ]
 # fmt: on

@@ -28,6 +28,7 @@ class Function:
 
     released = False
     retains = None  # a weak reference to the output tensor once it calls retain_grad()
+    differentiable = True  # False: the output never requires grad (comparisons, argmax)
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -160,6 +161,29 @@ def topological_order(root) -> list:
     return order
 
 
+def accumulate(grads: dict, owned: set, key, grad, shape) -> None:
+    """Add `grad` (reduced to `shape` if broadcasting stretched it) into grads[key].
+
+    `owned` holds the keys whose array the engine made itself and may therefore add into in
+    place; any other array may be shared (an Add passes one gradient to both inputs).
+    """
+    if type(grad) is PartialGrad:
+        grads[key] = grad.add_into(grads.get(key), key in owned)
+        owned.add(key)
+        return
+    if grad.shape != shape:
+        grad = sum_to(grad, shape)
+    previous = grads.get(key)
+    if previous is None:
+        grads[key] = grad
+    elif key in owned:
+        previous += grad
+        grads[key] = previous  # rebinding matters only for 0-d NumPy scalars
+    else:
+        grads[key] = previous + grad
+        owned.add(key)
+
+
 def backward(root, grad, retain_graph: bool = False) -> None:
     """Propagate `grad` (an array shaped like root's output) from node `root` to the leaves.
 
@@ -168,8 +192,10 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     shape here, once, so no op handles it itself.
     """
     order = topological_order(root)
+    if Capture.recorder is not None:
+        Capture.recorder.backward(order, grad, retain_graph)
     grads = {id(root): grad}
-    owned = set()  # ids of nodes whose gradient array the engine made and may update in place
+    owned = set()
     while order:
         node = order.pop()
         key = id(node)
@@ -184,26 +210,40 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             node.tensor._deposit_grad(grad, owned_grad)
             continue
         for parent, parent_grad in zip(node.parents, node.backward(grad)):
-            if parent is None or parent_grad is None:
-                continue
-            pkey = id(parent)
-            if type(parent_grad) is PartialGrad:
-                grads[pkey] = parent_grad.add_into(grads.get(pkey), pkey in owned)
-                owned.add(pkey)
-                continue
-            if parent_grad.shape != parent.output_shape:
-                parent_grad = sum_to(parent_grad, parent.output_shape)
-            previous = grads.get(pkey)
-            if previous is None:
-                grads[pkey] = parent_grad
-            elif pkey in owned:
-                previous += parent_grad
-                grads[pkey] = previous  # rebinding matters only for 0-d NumPy scalars
-            else:
-                grads[pkey] = previous + parent_grad
-                owned.add(pkey)
+            if parent is not None and parent_grad is not None:
+                accumulate(grads, owned, id(parent), parent_grad, parent.output_shape)
         if not retain_graph:
             node.release()
+
+
+class Capture:
+    """The recorder of `tinygrad_rnn.jit` while it captures a function (None otherwise)."""
+
+    recorder = None
+
+
+def refuse_in_capture(what: str) -> None:
+    """Raise if a jit capture is running: `what` would bake a value in or be skipped in replay."""
+    if Capture.recorder is not None:
+        from .jit import JitError
+
+        raise JitError(
+            f"{what} inside a function that tinygrad_rnn.jit captures: replay would reuse the "
+            "captured value instead of computing a new one. Do it outside the function, or pass "
+            "the value in as a tensor argument."
+        )
+
+
+def replayable(method):
+    """Mark a method (an optimizer's step, zero_grad) as one that jit replays by calling it."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        if Capture.recorder is not None:
+            Capture.recorder.call(method, args, kwargs)
+        return method(*args, **kwargs)
+
+    return wrapper
 
 
 def retain(node, tensor) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .autograd import refuse_in_capture
 from .backend import check_device, check_dtype, xp_for
 from .tensor import Tensor, _shape_args
 
@@ -61,6 +62,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def _random(sample, shape, generator, dtype, device, requires_grad) -> Tensor:
+    refuse_in_capture("drawing random numbers")
     dtype = check_dtype(np.float32 if dtype is None else dtype)
     data = sample(make_generator(generator), _shape_args(shape)).astype(dtype)
     return Tensor(data, requires_grad=requires_grad, device=device)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
+from .autograd import refuse_in_capture
 from .backend import to_device, xp_for
 from .creation import Generator, make_generator
 from .tensor import Tensor, _apply
@@ -39,19 +40,26 @@ def logsumexp(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
     return out if keepdims else out.squeeze(axis)
 
 
-def _check_labels(labels, num_classes: int, batch: int, device: str):
-    """Integer labels in [0, num_classes) as an array on `device`; refused otherwise."""
-    labels = labels.data if isinstance(labels, Tensor) else labels
-    if not hasattr(labels, "dtype"):
-        labels = np.asarray(labels)
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"labels must be integers, not {labels.dtype.name}")
-    if labels.shape != (batch,):
-        raise ValueError(f"expected labels of shape ({batch},), got {labels.shape}")
-    if batch and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        low, high = int(labels.min()), int(labels.max())
+def _check_labels(labels, num_classes: int, batch: int, device: str) -> Tensor:
+    """Integer labels in [0, num_classes) as a Tensor on `device`; refused otherwise."""
+    if not isinstance(labels, Tensor):
+        labels = Tensor(
+            to_device(np.asarray(labels), device)
+            if not hasattr(labels, "dtype")
+            else to_device(labels, device),
+            device=device,
+        )
+    values = labels.data
+    if values.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integers, not {values.dtype.name}")
+    if values.shape != (batch,):
+        raise ValueError(f"expected labels of shape ({batch},), got {values.shape}")
+    if labels.device != device:
+        raise RuntimeError(f"labels on {labels.device} for predictions on {device}")
+    if batch and (int(values.min()) < 0 or int(values.max()) >= num_classes):
+        low, high = int(values.min()), int(values.max())
         raise ValueError(f"labels must lie in [0, {num_classes}), found values in [{low}, {high}]")
-    return to_device(labels, device)
+    return labels
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:
@@ -93,9 +101,8 @@ def mse_loss(prediction: Tensor, target, reduction: str = "mean") -> Tensor:
 def one_hot(labels, num_classes: int) -> Tensor:
     """Float32 one-hot rows (N, num_classes) for integer labels (N,)."""
     device = labels.device if isinstance(labels, Tensor) else "cpu"
-    size = len(labels)
-    labels = _check_labels(labels, num_classes, size, device)
-    return Tensor(xp_for(device).eye(num_classes, dtype=np.float32)[labels], device=device)
+    labels = _check_labels(labels, num_classes, len(labels), device)
+    return Tensor(xp_for(device).eye(num_classes, dtype=np.float32), device=device)[labels]
 
 
 def dropout(
@@ -108,6 +115,7 @@ def dropout(
         return x
     if p == 1:
         return x * 0.0
+    refuse_in_capture("dropout (it draws random numbers)")
     keep = make_generator(generator).random(x.shape) >= p
     mask = to_device((keep / (1 - p)).astype(x.dtype), x.device)
     return x * Tensor(mask, device=x.device)

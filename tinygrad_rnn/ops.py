@@ -133,6 +133,31 @@ class Where(Function):
 # ---------------------------------------------------------------- elementwise, one input
 
 
+class Compare(Function):
+    """a == b, a < b, ...: a boolean result that carries no gradient."""
+
+    differentiable = False
+
+    def forward(self, a, b, op):
+        return getattr(get_array_module(a if hasattr(a, "shape") else b), op)(a, b)
+
+
+class ArgMax(Function):
+    differentiable = False
+
+    def forward(self, a, axis=None, keepdims=False):
+        return get_array_module(a).asarray(a.argmax(axis=axis, keepdims=keepdims))
+
+
+class Detach(Function):
+    """The same array, cut from the graph."""
+
+    differentiable = False
+
+    def forward(self, a):
+        return a
+
+
 class Neg(Function):
     def forward(self, a):
         return -a
@@ -347,13 +372,28 @@ def _is_basic_index(index) -> bool:
     return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in items)
 
 
+class IndexInput(int):
+    """In a GetItem index, the place of the k-th index array (an input of the op)."""
+
+
+def _fill_index(index, arrays):
+    if isinstance(index, IndexInput):
+        return arrays[index]
+    if isinstance(index, tuple):
+        return tuple(arrays[i] if isinstance(i, IndexInput) else i for i in index)
+    return index
+
+
 class GetItem(Function):
-    def forward(self, a, index):
-        self.shape, self.index = a.shape, index
-        return a[index]
+    """a[index]; arrays in the index (integer or boolean) arrive as further inputs."""
+
+    def forward(self, a, *index_arrays, index):
+        self.shape, self.index = a.shape, _fill_index(index, index_arrays)
+        return a[self.index]
 
     def backward(self, grad):
-        return (PartialGrad(self.index, grad, self.shape, _is_basic_index(self.index)),)
+        partial = PartialGrad(self.index, grad, self.shape, _is_basic_index(self.index))
+        return (partial,) + (None,) * (len(self.needs_input_grad) - 1)
 
 
 class Concatenate(Function):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import autograd, ops
-from .autograd import AccumulateGrad, _GradMode
+from .autograd import AccumulateGrad, Capture, _GradMode, refuse_in_capture
 from .backend import (
     DEVICES,
     FLOAT_DTYPES,
@@ -45,18 +45,22 @@ def _apply(fn_cls, *inputs, **kwargs) -> Tensor:
     data = fn.forward(*arrays, **kwargs)
     if type(data) is not np.ndarray and isinstance(data, np.generic):
         data = np.asarray(data)  # NumPy reduces to scalars; keep 0-d arrays instead
-    if not (requires_grad and _GradMode.enabled):
-        return Tensor._make(data, device, False, None)
-    parents, needs = [], []
-    for x in inputs:
-        if type(x) in _TENSOR_TYPES and x.requires_grad:
-            parents.append(x._node or x._grad_node())
-            needs.append(True)
-        else:
-            parents.append(None)
-            needs.append(False)
-    fn.parents, fn.needs_input_grad, fn.output_shape = parents, needs, data.shape
-    return Tensor._make(data, device, True, fn)
+    if not (requires_grad and _GradMode.enabled and fn_cls.differentiable):
+        out = Tensor._make(data, device, False, None)
+    else:
+        parents, needs = [], []
+        for x in inputs:
+            if type(x) in _TENSOR_TYPES and x.requires_grad:
+                parents.append(x._node or x._grad_node())
+                needs.append(True)
+            else:
+                parents.append(None)
+                needs.append(False)
+        fn.parents, fn.needs_input_grad, fn.output_shape = parents, needs, data.shape
+        out = Tensor._make(data, device, True, fn)
+    if Capture.recorder is not None:
+        Capture.recorder.op(fn_cls, inputs, kwargs, out)
+    return out
 
 
 def _operand(x, like: Tensor):
@@ -158,6 +162,10 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __bool__(self) -> bool:
+        refuse_in_capture("testing a tensor's truth value (if tensor: ...)")
+        return bool(self.data)
+
     def __repr__(self) -> str:
         text = np.array2string(
             to_device(self.data, "cpu"), separator=", ", precision=4, prefix="tensor("
@@ -172,6 +180,7 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared, not copied, on the CPU)."""
+        refuse_in_capture("reading a tensor's values (numpy())")
         return to_device(self.data, "cpu")
 
     def tolist(self):
@@ -179,6 +188,7 @@ class Tensor:
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        refuse_in_capture("reading a tensor's value (item())")
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, not shape {self.shape}")
         return self.data.item()
@@ -225,6 +235,7 @@ class Tensor:
                 )
             grad = xp_for(self.device).ones_like(self.data)
         else:
+            refuse_in_capture("backward(grad=...) with an explicit gradient")
             grad = grad.data if isinstance(grad, Tensor) else grad
             grad = to_device(xp_for(self.device).asarray(grad, dtype=self.dtype), self.device)
             if grad.shape != self.shape:
@@ -243,6 +254,7 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this intermediate tensor after backward (leaves always keep it)."""
+        refuse_in_capture("retain_grad() (and track_hidden_grads)")
         if self._node is not None:
             autograd.retain(self._node, self)
 
@@ -251,7 +263,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data without history: gradients stop here."""
-        return Tensor._make(self.data, self.device, False, None)
+        return _apply(ops.Detach, self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype not in FLOAT_DTYPES:
@@ -313,28 +325,23 @@ class Tensor:
     abs = __abs__
 
     # comparisons: results carry no gradient
-    def _compare(self, other, op):
-        other = other.data if isinstance(other, Tensor) else other
-        result = xp_for(self.device).asarray(op(self.data, other))
-        return Tensor._make(result, self.device, False, None)
-
     def __eq__(self, other):
-        return self._compare(other, lambda a, b: a == b)
+        return _apply(ops.Compare, self, _operand(other, self), op="equal")
 
     def __ne__(self, other):
-        return self._compare(other, lambda a, b: a != b)
+        return _apply(ops.Compare, self, _operand(other, self), op="not_equal")
 
     def __lt__(self, other):
-        return self._compare(other, lambda a, b: a < b)
+        return _apply(ops.Compare, self, _operand(other, self), op="less")
 
     def __le__(self, other):
-        return self._compare(other, lambda a, b: a <= b)
+        return _apply(ops.Compare, self, _operand(other, self), op="less_equal")
 
     def __gt__(self, other):
-        return self._compare(other, lambda a, b: a > b)
+        return _apply(ops.Compare, self, _operand(other, self), op="greater")
 
     def __ge__(self, other):
-        return self._compare(other, lambda a, b: a >= b)
+        return _apply(ops.Compare, self, _operand(other, self), op="greater_equal")
 
     __hash__ = object.__hash__
 
@@ -402,8 +409,7 @@ class Tensor:
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
-        indices = xp_for(self.device).asarray(self.data.argmax(axis=axis, keepdims=keepdims))
-        return Tensor._make(indices, self.device, False, None)
+        return _apply(ops.ArgMax, self, axis=axis, keepdims=keepdims)
 
     # ------------------------------------------------------------ shape
 
@@ -447,21 +453,20 @@ class Tensor:
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def __getitem__(self, index):
-        return _apply(ops.GetItem, self, index=self._index_arrays(index))
-
-    def _index_arrays(self, index):
-        """Index Tensors and lists as arrays on this tensor's device."""
         if type(index) is tuple and all(type(i) in _BASIC_INDEX for i in index):
-            return index
-        if isinstance(index, tuple):
-            return tuple(self._index_arrays(i) for i in index)
-        if isinstance(index, Tensor):
-            if index.device != self.device:
-                raise RuntimeError(f"index on {index.device} for a tensor on {self.device}")
-            return index.data
-        if isinstance(index, list) or hasattr(index, "__array_interface__"):
-            return to_device(np.asarray(index), self.device)
-        return index
+            return _apply(ops.GetItem, self, index=index)  # the common case, kept fast
+        items = index if isinstance(index, tuple) else (index,)
+        template, index_tensors = [], []
+        for item in items:  # tensors in the index become inputs of the op, not constants
+            if isinstance(item, list) or hasattr(item, "__array_interface__"):
+                item = Tensor(np.asarray(item), device=self.device)
+            if isinstance(item, Tensor):
+                template.append(ops.IndexInput(len(index_tensors)))
+                index_tensors.append(item)
+            else:
+                template.append(item)
+        template = tuple(template) if isinstance(index, tuple) else template[0]
+        return _apply(ops.GetItem, self, *index_tensors, index=template)
 
     def split(self, split_size_or_sections, dim: int = 0) -> list[Tensor]:
         """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
@@ -499,7 +504,8 @@ def _tensors(tensors: Sequence) -> list:
         raise ValueError("expected a non-empty sequence of tensors")
     first = next((t for t in tensors if isinstance(t, Tensor)), None)
     return [
-        t if isinstance(t, Tensor) else Tensor(t, device=first and first.device) for t in tensors
+        t if isinstance(t, Tensor) else Tensor(t, device=None if first is None else first.device)
+        for t in tensors
     ]
 
 

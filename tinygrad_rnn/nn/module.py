@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..autograd import replayable
 from ..backend import check_device, to_device
 from ..tensor import Tensor
 
@@ -130,6 +131,7 @@ class Module:
             parameter.device = device
         return self
 
+    @replayable
     def zero_grad(self) -> None:
         for parameter in self.parameters():
             parameter.grad = None

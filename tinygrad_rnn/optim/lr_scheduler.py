@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ..autograd import replayable
 from .optimizer import Optimizer
 
 
@@ -21,6 +22,7 @@ class LRScheduler:
     def lr_at(self, base_lr: float, epoch: int) -> float:
         raise NotImplementedError
 
+    @replayable
     def step(self) -> None:
         self.last_epoch += 1
         for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs):

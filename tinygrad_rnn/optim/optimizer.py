@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from ..autograd import replayable
 from ..backend import get_array_module, to_device
 from ..tensor import Tensor
 
@@ -33,6 +34,7 @@ class Optimizer:
             if not 0 <= beta < 1:
                 raise ValueError(f"invalid beta {beta}: must lie in [0, 1)")
 
+    @replayable
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
@@ -41,6 +43,7 @@ class Optimizer:
                 else:
                     p.grad.data[...] = 0
 
+    @replayable
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         for group in self.param_groups:

@@ -1,0 +1,294 @@
+"""One training step of the book's model (forward, BPTT, Adam), every implementation from the
+same weights, interleaved in one process; plus a sweep of sequence lengths and epoch times.
+
+    python -m benchmarks.rnn_step [--repeats 100] [--batches 150 1024] [--plot]
+
+Variants: the engine eager (nn.RNN + nn.Linear + optim.Adam), an independent hand-written NumPy
+BPTT (the floor), and, where torch is installed, PyTorch eager with the fused nn.RNN and with an
+nn.RNNCell loop. Before timing, each variant's loss, gradients and updated weights are checked
+equal to the floor's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+import tinygrad_rnn as tg
+from benchmarks import numpy_rnn
+from benchmarks.timing import measure, print_table, write_json
+from tinygrad_rnn import nn, optim
+
+INPUTS, HIDDEN, CLASSES = 28, 150, 10
+
+
+class EngineModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(INPUTS, HIDDEN, batch_first=True)
+        self.dense = nn.Linear(HIDDEN, CLASSES)
+
+    def forward(self, x):
+        _, h_n = self.rnn(x)
+        return self.dense(h_n[0])
+
+
+def engine_variant(params: dict):
+    model = EngineModel()
+    model.load_state_dict(_engine_names(params))
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+
+    def step(x, labels):
+        loss = tg.F.cross_entropy(model(tg.Tensor(x)), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def weights():
+        return {k: p.numpy() for k, p in model.state_dict().items()}
+
+    return step, weights
+
+
+def _engine_names(params: dict) -> dict:
+    return {
+        "rnn.weight_ih_l0": params["weight_ih"],
+        "rnn.weight_hh_l0": params["weight_hh"],
+        "rnn.bias_ih_l0": params["bias_ih"],
+        "rnn.bias_hh_l0": params["bias_hh"],
+        "dense.weight": params["weight_out"],
+        "dense.bias": params["bias_out"],
+    }
+
+
+def floor_variant(params: dict):
+    params = {k: v.copy() for k, v in params.items()}
+    state: dict = {}
+
+    def step(x, labels):
+        return numpy_rnn.training_step(params, state, x, labels)
+
+    return step, lambda: _engine_names(params)
+
+
+def torch_variants(params: dict) -> dict:
+    try:
+        import torch
+    except ImportError:
+        return {}
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    def fused():
+        rnn, dense = (
+            torch.nn.RNN(INPUTS, HIDDEN, batch_first=True),
+            torch.nn.Linear(HIDDEN, CLASSES),
+        )
+        return rnn, dense, lambda x: dense(rnn(x)[1][0])
+
+    def cell_loop():
+        cell, dense = torch.nn.RNNCell(INPUTS, HIDDEN), torch.nn.Linear(HIDDEN, CLASSES)
+
+        def forward(x):
+            h = torch.zeros(x.shape[0], HIDDEN)
+            for t in range(x.shape[1]):
+                h = cell(x[:, t], h)
+            return dense(h)
+
+        return cell, dense, forward
+
+    variants = {}
+    for name, make in (
+        ("torch eager, fused nn.RNN", fused),
+        ("torch eager, RNNCell loop", cell_loop),
+    ):
+        recurrent, dense, forward = make()
+        suffix = "_l0" if isinstance(recurrent, torch.nn.RNN) else ""
+        with torch.no_grad():
+            for ours, theirs in (
+                ("weight_ih", "weight_ih"),
+                ("weight_hh", "weight_hh"),
+                ("bias_ih", "bias_ih"),
+                ("bias_hh", "bias_hh"),
+            ):
+                getattr(recurrent, theirs + suffix).copy_(torch.from_numpy(params[ours]))
+            dense.weight.copy_(torch.from_numpy(params["weight_out"]))
+            dense.bias.copy_(torch.from_numpy(params["bias_out"]))
+        modules = torch.nn.ModuleList([recurrent, dense])
+        optimizer = torch.optim.Adam(modules.parameters(), lr=1e-3)
+
+        def step(x, labels, forward=forward, optimizer=optimizer):
+            loss = torch.nn.functional.cross_entropy(
+                forward(torch.from_numpy(x)), torch.from_numpy(labels)
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+
+        def weights(recurrent=recurrent, dense=dense, suffix=suffix):
+            names = {
+                "weight_ih": "weight_ih",
+                "weight_hh": "weight_hh",
+                "bias_ih": "bias_ih",
+                "bias_hh": "bias_hh",
+            }
+            out = {k: getattr(recurrent, v + suffix).detach().numpy() for k, v in names.items()}
+            out.update(
+                weight_out=dense.weight.detach().numpy(), bias_out=dense.bias.detach().numpy()
+            )
+            return _engine_names(out)
+
+        variants[name] = (step, weights)
+    return variants
+
+
+def check_equal(variants: dict, x, labels) -> None:
+    """Two steps of every variant from the same weights: losses and new weights must agree."""
+    results = {}
+    for name, (step, weights) in variants.items():
+        losses = [step(x, labels) for _ in range(2)]
+        results[name] = (losses, weights())
+    ref_losses, ref_weights = results["numpy floor"]
+    for name, (losses, weights) in results.items():
+        np.testing.assert_allclose(losses, ref_losses, rtol=1e-4, err_msg=name)
+        for key, value in ref_weights.items():
+            np.testing.assert_allclose(
+                weights[key], value, rtol=1e-3, atol=1e-5, err_msg=f"{name}: {key}"
+            )
+
+
+def make_variants(params):
+    variants = {"engine eager": engine_variant(params), "numpy floor": floor_variant(params)}
+    variants.update(torch_variants(params))
+    return variants
+
+
+def step_table(batch: int, repeats: int) -> dict:
+    rng = np.random.default_rng(batch)
+    params = numpy_rnn.init_params(INPUTS, HIDDEN, CLASSES, seed=1)
+    x = rng.random((batch, 28, INPUTS), dtype=np.float32)
+    labels = rng.integers(0, CLASSES, batch)
+    check_equal(make_variants(params), x, labels)
+    variants = make_variants(params)
+    timing = measure(
+        {name: (lambda s=step: s(x, labels)) for name, (step, _) in variants.items()}, repeats
+    )
+    floor = timing["numpy floor"]["median"]
+    rows = [
+        [
+            name,
+            f"{t['median'] * 1e3:.2f}",
+            f"{t['min'] * 1e3:.2f}-{t['max'] * 1e3:.2f}",
+            f"{t['median'] / floor:.2f}x",
+        ]
+        for name, t in timing.items()
+    ]
+    print_table(
+        f"training step, batch {batch}, 28 steps (ms; losses and updates checked equal)",
+        ["implementation", "median", "min-max", "vs floor"],
+        rows,
+    )
+    return timing
+
+
+def length_sweep(lengths, batch: int, repeats: int) -> dict:
+    """Time and peak traced memory of an engine and a floor step as T grows."""
+    params = numpy_rnn.init_params(INPUTS, HIDDEN, CLASSES, seed=1)
+    labels = np.arange(batch) % CLASSES
+    results, rows = {}, []
+    for steps in lengths:
+        x = np.random.default_rng(steps).random((batch, steps, INPUTS), dtype=np.float32)
+        variants = {
+            "engine eager": engine_variant(params)[0],
+            "numpy floor": floor_variant(params)[0],
+        }
+        calls = {k: (lambda s=s, x=x: s(x, labels)) for k, s in variants.items()}
+        timing = measure(calls, repeats, 1)
+        peaks = {}
+        for name, step in variants.items():
+            tracemalloc.start()
+            step(x, labels)
+            peaks[name] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        results[steps] = {k: {**timing[k], "peak_bytes": peaks[k]} for k in variants}
+        rows.append(
+            [steps]
+            + [f"{timing[k]['median'] * 1e3:.1f} ms / {peaks[k] / 2**20:.0f} MiB" for k in variants]
+        )
+    print_table(
+        f"sequence length sweep, batch {batch} (median time / peak memory per step)",
+        ["T", *variants],
+        rows,
+    )
+    for name in ("engine eager", "numpy floor"):
+        per_step = [results[t][name]["median"] / t for t in lengths]
+        per_mem = [results[t][name]["peak_bytes"] / t for t in lengths]
+        print(
+            f"{name}: time per time step {min(per_step) * 1e6:.0f}-{max(per_step) * 1e6:.0f} µs, "
+            f"memory per time step {min(per_mem) / 1024:.0f}-{max(per_mem) / 1024:.0f} KiB"
+        )
+    return results
+
+
+def epoch_times(epochs_model: str = "basic") -> dict:
+    """Seconds for one epoch of the book's model through the command line, and of PyTorch."""
+    command = [
+        sys.executable,
+        "-m",
+        "models.mnist_rnn",
+        "train",
+        "--model",
+        epochs_model,
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--out",
+        f"benchmarks/results/epoch-{time.time_ns()}",
+    ]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    engine = float(output.split("(")[1].split(" s)")[0])
+    result = {"engine command line": engine}
+    variants = torch_variants(numpy_rnn.init_params(INPUTS, HIDDEN, CLASSES, seed=1))
+    if variants:
+        step = variants["torch eager, fused nn.RNN"][0]
+        rng = np.random.default_rng(0)
+        x = rng.random((150, 28, INPUTS), dtype=np.float32)
+        labels = rng.integers(0, CLASSES, 150)
+        start = time.perf_counter()
+        for _ in range(55_000 // 150):
+            step(x, labels)
+        result["torch fused, 367 steps"] = time.perf_counter() - start
+    print_table(
+        "one epoch of 55,000 images (s)",
+        ["what", "seconds"],
+        [[k, f"{v:.1f}"] for k, v in result.items()],
+    )
+    return result
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--batches", type=int, nargs="+", default=[150, 1024])
+    parser.add_argument("--lengths", type=int, nargs="+", default=[28, 112, 392, 784])
+    parser.add_argument("--no-epoch", action="store_true", help="skip the whole-epoch timing")
+    parser.add_argument("--out", default="benchmarks/results/rnn_step.json")
+    args = parser.parse_args(argv)
+    result = {
+        "steps": {b: step_table(b, args.repeats) for b in args.batches},
+        "lengths": length_sweep(args.lengths, 150, max(3, args.repeats // 20)),
+    }
+    if not args.no_epoch:
+        result["epoch"] = epoch_times()
+    write_json(args.out, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""Capture and replay: `step = tinygrad_rnn.jit(fn)` records what fn does once, then replays it.
+
+The first call with a given input signature (the shapes, dtypes and devices of the tensor
+arguments, the values of the other arguments, and whether grad mode is on) runs fn eagerly
+while a recorder writes down, in order, every op it runs (with where its inputs come from),
+the plan of every backward pass (which node's gradient goes where, already in topological
+order), and every call marked replayable (an optimizer's step and zero_grad, a scheduler's
+step). Later calls with that signature replay the record on the new inputs: the same array
+math, without building tensors, graphs or topological orders again.
+
+The rules, so that a replay never silently differs from running fn:
+- a new signature is captured anew (each signature keeps its own record);
+- fn must not read tensor values on the host (item(), numpy(), `if tensor:`), draw random
+  numbers (randn, dropout), retain intermediate gradients, or pass an explicit gradient to
+  backward: any of these raises JitError during the capture;
+- only tensor ops and replayable calls are replayed; other Python side effects of fn (printing,
+  appending to a list) happen once, at capture;
+- tensors fn reaches without taking them as arguments (a module's parameters, constants made
+  inside fn) are read afresh at every replay, so in-place updates are seen;
+- the outputs of a replay carry no graph.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .autograd import AccumulateGrad, Capture, _GradMode, accumulate
+from .tensor import _TENSOR_TYPES, Tensor
+
+SLOT, EXTERNAL, CONSTANT = 0, 1, 2
+
+
+class JitError(RuntimeError):
+    """fn does something that a replay could not reproduce."""
+
+
+class _Op:
+    __slots__ = ("cls", "index", "kwargs", "needs", "out", "sources")
+
+    def __init__(self, cls, sources, kwargs, out, index, needs):
+        self.cls, self.sources, self.kwargs = cls, sources, kwargs
+        self.out, self.index, self.needs = out, index, needs
+
+
+class _Plan:
+    """One backward pass: (key, leaf tensor or None, [(parent key, shape) or None, ...])."""
+
+    __slots__ = ("retain", "root", "root_grad", "steps")
+
+    def __init__(self, root, root_grad, steps, retain):
+        self.root, self.root_grad, self.steps, self.retain = root, root_grad, steps, retain
+
+
+class Recorder:
+    """Writes down one run of fn; `replay` runs the record again on new arguments."""
+
+    def __init__(self, arguments: list[Tensor]):
+        self.events: list = []
+        self.slots: dict[int, int] = {}
+        self.devices: list[str] = []
+        self.node_keys: dict[int, int] = {}
+        self.leaf_keys: dict[int, int] = {}
+        self.keep: list = []  # everything whose id() is a key, kept alive while recording
+        self.ops = 0
+        self.arguments = [self._new_slot(t) for t in arguments]
+
+    def _new_slot(self, tensor: Tensor) -> int:
+        self.keep.append(tensor)
+        self.slots[id(tensor)] = len(self.devices)
+        self.devices.append(tensor.device)
+        return len(self.devices) - 1
+
+    def source(self, x):
+        if type(x) in _TENSOR_TYPES:
+            slot = self.slots.get(id(x))
+            if slot is not None:
+                return SLOT, slot
+            self.keep.append(x)
+            return EXTERNAL, x
+        return CONSTANT, x
+
+    # ------------------------------------------------------------ called by the engine
+
+    def op(self, cls, inputs, kwargs, out: Tensor) -> None:
+        node = out._node
+        needs = None
+        if node is not None:
+            self.keep.append(node)
+            self.node_keys[id(node)] = self.ops
+            needs = node.needs_input_grad
+        sources = [self.source(x) for x in inputs]
+        self.events.append(_Op(cls, sources, kwargs, self._new_slot(out), self.ops, needs))
+        self.ops += 1
+
+    def _key(self, node) -> int:
+        if type(node) is AccumulateGrad:
+            if id(node.tensor) not in self.leaf_keys:
+                self.keep.append(node.tensor)
+                self.leaf_keys[id(node.tensor)] = -1 - len(self.leaf_keys)
+            return self.leaf_keys[id(node.tensor)]
+        if id(node) not in self.node_keys:
+            raise JitError(
+                "backward reaches a graph built outside the captured function: "
+                "compute everything the loss depends on inside it"
+            )
+        return self.node_keys[id(node)]
+
+    def backward(self, order: list, grad, retain_graph: bool) -> None:
+        root = order[-1]
+        if type(root) is AccumulateGrad:
+            raise JitError("backward() on a leaf tensor cannot be captured")
+        steps = []
+        for node in reversed(order):
+            if node.retains is not None:
+                raise JitError("retain_grad() (and track_hidden_grads) cannot be captured")
+            if type(node) is AccumulateGrad:
+                steps.append((self._key(node), node.tensor, None))
+                continue
+            parents = [
+                None if parent is None else (self._key(parent), parent.output_shape)
+                for parent in node.parents
+            ]
+            steps.append((self._key(node), None, parents))
+        # the root gradient is ones (explicit gradients are refused), never written to
+        self.events.append(_Plan(self._key(root), grad, steps, retain_graph))
+
+    def call(self, method, args, kwargs) -> None:
+        self.events.append((method, args, kwargs))
+
+    # ------------------------------------------------------------ replay
+
+    def replay(self, arguments: list[Tensor]) -> list:
+        values = [None] * len(self.devices)
+        for slot, tensor in zip(self.arguments, arguments):
+            values[slot] = tensor.data
+        functions = [None] * self.ops
+        for event in self.events:
+            if type(event) is _Op:
+                arrays = [
+                    values[x] if kind == SLOT else x.data if kind == EXTERNAL else x
+                    for kind, x in event.sources
+                ]
+                fn = event.cls()
+                data = fn.forward(*arrays, **event.kwargs)
+                if isinstance(data, np.generic):
+                    data = np.asarray(data)
+                values[event.out] = data
+                if event.needs is not None:
+                    fn.needs_input_grad = event.needs
+                    functions[event.index] = fn
+            elif type(event) is _Plan:
+                _run_plan(event, functions, values)
+            else:
+                method, args, kwargs = event
+                method(*args, **kwargs)
+        return values
+
+
+def _run_plan(plan: _Plan, functions: list, values: list) -> None:
+    grads, owned = {plan.root: plan.root_grad}, set()
+    for key, leaf, parents in plan.steps:
+        grad = grads.pop(key, None)
+        if grad is None:
+            continue
+        owned_grad = key in owned
+        owned.discard(key)
+        if leaf is not None:
+            leaf._deposit_grad(grad, owned_grad)
+            continue
+        fn = functions[key]
+        for target, parent_grad in zip(parents, fn.backward(grad)):
+            if target is not None and parent_grad is not None:
+                accumulate(grads, owned, target[0], parent_grad, target[1])
+        if not plan.retain:
+            functions[key] = None
+
+
+# ---------------------------------------------------------------- the public wrapper
+
+
+def _flatten(value, tensors: list):
+    """A hashable description of `value` with every tensor replaced by its position."""
+    if isinstance(value, Tensor):
+        tensors.append(value)
+        return ("tensor", value.shape, value.dtype.str, value.device, value.requires_grad)
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_flatten(v, tensors) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((k, _flatten(v, tensors)) for k, v in value.items()))
+    try:
+        hash(value)
+    except TypeError:
+        raise JitError(
+            f"jit arguments must be tensors or hashable values, not "
+            f"{type(value).__name__}; pass arrays as tensors"
+        ) from None
+    return ("value", value)
+
+
+def _describe_output(value, recorder: Recorder):
+    if isinstance(value, Tensor):
+        return recorder.source(value)
+    if isinstance(value, (list, tuple)):
+        return (type(value), [_describe_output(v, recorder) for v in value])
+    if isinstance(value, dict):
+        return (dict, {k: _describe_output(v, recorder) for k, v in value.items()})
+    return CONSTANT, value
+
+
+def _rebuild_output(description, values: list, devices: list):
+    kind, payload = description
+    if kind == SLOT:
+        return Tensor._make(values[payload], devices[payload], False, None)
+    if kind == EXTERNAL:
+        return payload
+    if kind == CONSTANT:
+        return payload
+    if kind is dict:
+        return {k: _rebuild_output(v, values, devices) for k, v in payload.items()}
+    return kind(_rebuild_output(v, values, devices) for v in payload)
+
+
+class Jitted:
+    """fn, captured once per input signature and replayed after that (see the module docs)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.records: dict = {}
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        tensors: list[Tensor] = []
+        key = (_flatten(args, tensors), _flatten(kwargs, tensors), _GradMode.enabled)
+        record = self.records.get(key)
+        if record is not None:
+            recorder, output = record
+            values = recorder.replay(tensors)
+            return _rebuild_output(output, values, recorder.devices)
+        if Capture.recorder is not None:
+            raise JitError("a jitted function cannot be captured inside another one")
+        recorder = Recorder(tensors)
+        Capture.recorder = recorder
+        try:
+            result = self.fn(*args, **kwargs)
+        finally:
+            Capture.recorder = None
+        output = _describe_output(result, recorder)
+        recorder.keep = []
+        self.records[key] = (recorder, output)
+        return result
+
+    @property
+    def captures(self) -> int:
+        """How many input signatures have been captured."""
+        return len(self.records)
+
+
+def jit(fn):
+    """Capture `fn` (tensors in, tensors out) on its first call, replay it on the next ones."""
+    return Jitted(fn)
