@@ -92,6 +92,13 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, monke
             assert row_whole[key] == row_split[key]
 
 
+def test_jit_training_equals_eager_training(tmp_path):
+    assert cli.main(train_args(tmp_path / "eager")) == 0
+    assert cli.main(train_args(tmp_path / "jit", "--jit")) == 0
+    for a, b in zip(weights(tmp_path / "eager"), weights(tmp_path / "jit")):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_resume_with_other_settings_and_overwriting_are_refused(tmp_path, capsys):
     assert cli.main(train_args(tmp_path / "run")) == 0
     assert cli.main(train_args(tmp_path / "run")) == 1

@@ -29,7 +29,7 @@ import numpy as np
 from .autograd import AccumulateGrad, Capture, _GradMode, accumulate
 from .tensor import _TENSOR_TYPES, Tensor
 
-SLOT, EXTERNAL, CONSTANT = 0, 1, 2
+SLOT, EXTERNAL, CONSTANT, GRAD = 0, 1, 2, 3
 
 
 class JitError(RuntimeError):
@@ -126,6 +126,15 @@ class Recorder:
         # the root gradient is ones (explicit gradients are refused), never written to
         self.events.append(_Plan(self._key(root), grad, steps, retain_graph))
 
+    def grad_owner(self, tensor: Tensor):
+        """The leaf whose `.grad` `tensor` is, among the leaves backward reached, else None."""
+        leaves = (t for t in self.keep if type(t) in _TENSOR_TYPES and id(t) in self.leaf_keys)
+        return next((leaf for leaf in leaves if leaf.grad is tensor), None)
+
+    def finish(self) -> None:
+        """Drop what only the capture needed (the capture-time tensors and graph nodes)."""
+        self.keep, self.slots, self.node_keys, self.leaf_keys = [], {}, {}, {}
+
     def call(self, method, args, kwargs) -> None:
         self.events.append((method, args, kwargs))
 
@@ -201,7 +210,8 @@ def _flatten(value, tensors: list):
 
 def _describe_output(value, recorder: Recorder):
     if isinstance(value, Tensor):
-        return recorder.source(value)
+        leaf = recorder.grad_owner(value)
+        return (GRAD, leaf) if leaf is not None else recorder.source(value)
     if isinstance(value, (list, tuple)):
         return (type(value), [_describe_output(v, recorder) for v in value])
     if isinstance(value, dict):
@@ -213,6 +223,8 @@ def _rebuild_output(description, values: list, devices: list):
     kind, payload = description
     if kind == SLOT:
         return Tensor._make(values[payload], devices[payload], False, None)
+    if kind == GRAD:  # a leaf's .grad: the one this replay's backward left there
+        return payload.grad
     if kind == EXTERNAL:
         return payload
     if kind == CONSTANT:
@@ -247,7 +259,7 @@ class Jitted:
         finally:
             Capture.recorder = None
         output = _describe_output(result, recorder)
-        recorder.keep = []
+        recorder.finish()
         self.records[key] = (recorder, output)
         return result
 

@@ -56,6 +56,11 @@ def build_parser() -> Parser:
         "--resume", action="store_true", help="continue the run in --out exactly where it stopped"
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--jit",
+        action="store_true",
+        help="capture the training step once and replay it (tinygrad_rnn.jit)",
+    )
     for command in (
         run,
         commands.add_parser("evaluate", help="accuracy and confusion matrix"),
@@ -101,6 +106,7 @@ def command_train(args) -> None:
         out=str(run_folder(args)),
         progress=not args.no_progress,
         resume=args.resume,
+        jit=args.jit,
     )
     if (Path(config.out) / CHECKPOINT).exists() and not args.resume:
         raise ValueError(

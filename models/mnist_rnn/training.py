@@ -42,6 +42,7 @@ class Config:
     out: str = "runs/mnist-basic"
     progress: bool = True
     resume: bool = False
+    jit: bool = False
 
 
 # Where a run stands: saved in every checkpoint, restored by a resume.
@@ -112,6 +113,20 @@ def gradient_norms_over_time(model, images: np.ndarray, labels: np.ndarray, devi
     return norms
 
 
+def make_step(model, optimizer):
+    """One training step on a batch: returns (loss, number of correct predictions)."""
+
+    def step(x: tg.Tensor, y: tg.Tensor):
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss, (logits.argmax(axis=1) == y).sum()
+
+    return step
+
+
 def save_checkpoint(folder: Path, config: Config, model, optimizer, progress: dict) -> None:
     tg.save(
         {
@@ -161,6 +176,7 @@ def train(config: Config, on_batch: Callable[[int, int], None] | None = None) ->
         progress = load_checkpoint(folder, config, model, optimizer)
         print(f"resuming {folder} at epoch {progress['epoch']}, batch {progress['batch']}")
     probe = (data.valid_images[: config.batch_size], data.valid_labels[: config.batch_size])
+    step = tg.jit(make_step(model, optimizer)) if config.jit else make_step(model, optimizer)
 
     started = time.perf_counter()
     try:
@@ -177,16 +193,12 @@ def train(config: Config, on_batch: Callable[[int, int], None] | None = None) ->
             for index, (x, y) in enumerate(
                 batches.epoch(epoch, progress["batch"]), start=progress["batch"]
             ):
-                logits = model(x)
-                loss = F.cross_entropy(logits, y)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+                loss, correct = step(x, y)
                 progress["batch"], progress["loss_sum"] = (
                     index + 1,
                     progress["loss_sum"] + loss.item(),
                 )
-                progress["last_batch_accuracy"] = float((logits.argmax(axis=1) == y).data.mean())
+                progress["last_batch_accuracy"] = correct.item() / len(y)
                 seconds = progress["epoch_seconds"] + time.perf_counter() - started
                 bar.set_postfix(
                     loss=f"{progress['loss_sum'] / progress['batch']:.4f}",
