@@ -63,8 +63,13 @@ def gru_step(projected: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) 
 class _Recurrent(Module):
     """Parameters and step dispatch shared by the cells and the layers of one kind."""
 
-    gates = 1
-    mode = "RNN_TANH"
+    kind = "RNN"  # or "LSTM", "GRU"
+    gates = 1  # 4 for LSTM, 3 for GRU
+
+    def _set_kind(self, nonlinearity: str) -> None:
+        if self.kind == "RNN" and nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', not {nonlinearity!r}")
+        self.mode = f"RNN_{nonlinearity.upper()}" if self.kind == "RNN" else self.kind
 
     def _make_weights(self, suffix, input_size, hidden_size, bias, rng, dtype, device) -> None:
         """Create weight_ih, weight_hh, bias_ih, bias_hh (+ suffix), all U(±1/sqrt(H))."""
@@ -114,36 +119,26 @@ class _Recurrent(Module):
         return rnn_step(projected, state, w_hh_t, "relu" if self.mode == "RNN_RELU" else "tanh")
 
 
-def _mode(kind: str, nonlinearity: str) -> str:
-    if kind != "RNN":
-        return kind
-    if nonlinearity not in ("tanh", "relu"):
-        raise ValueError(f"nonlinearity must be 'tanh' or 'relu', not {nonlinearity!r}")
-    return "RNN_" + nonlinearity.upper()
-
-
 # ---------------------------------------------------------------- cells: one step
 
 
 class _Cell(_Recurrent):
     def __init__(
         self,
-        kind,
-        input_size,
-        hidden_size,
-        bias=True,
-        nonlinearity="tanh",
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
         *,
         generator: int | Generator | None = None,
         dtype=None,
         device=None,
     ):
         super().__init__()
-        self.mode, self.gates = _mode(kind, nonlinearity), {"LSTM": 4, "GRU": 3}.get(kind, 1)
+        self._set_kind(nonlinearity)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        self._make_weights(
-            "", input_size, hidden_size, bias, make_generator(generator), dtype, device
-        )
+        rng = make_generator(generator)
+        self._make_weights("", input_size, hidden_size, bias, rng, dtype, device)
 
     def forward(self, x: Tensor, state=None):
         """One step: x (B, D) or (D,), state (B, H) (LSTM: (h, c)) or None for zeros."""
@@ -154,32 +149,24 @@ class _Cell(_Recurrent):
 
     def extra_repr(self) -> str:
         extra = ", nonlinearity='relu'" if self.mode == "RNN_RELU" else ""
-        return (
-            f"{self.input_size}, {self.hidden_size}"
-            + (", bias=False" if not self.bias else "")
-            + extra
-        )
+        bias = "" if self.bias else ", bias=False"
+        return f"{self.input_size}, {self.hidden_size}{bias}{extra}"
 
 
 class RNNCell(_Cell):
-    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
-
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", **kwargs):
-        super().__init__("RNN", input_size, hidden_size, bias, nonlinearity, **kwargs)
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu), as torch.nn.RNNCell."""
 
 
 class LSTMCell(_Cell):
-    """One LSTM step; forward(x, (h, c)) returns (h', c')."""
+    """One LSTM step; forward(x, (h, c)) returns (h', c'), as torch.nn.LSTMCell."""
 
-    def __init__(self, input_size, hidden_size, bias=True, **kwargs):
-        super().__init__("LSTM", input_size, hidden_size, bias, **kwargs)
+    kind, gates = "LSTM", 4
 
 
 class GRUCell(_Cell):
-    """One GRU step; forward(x, h) returns h'."""
+    """One GRU step; forward(x, h) returns h', as torch.nn.GRUCell."""
 
-    def __init__(self, input_size, hidden_size, bias=True, **kwargs):
-        super().__init__("GRU", input_size, hidden_size, bias, **kwargs)
+    kind, gates = "GRU", 3
 
 
 # ---------------------------------------------------------------- layers: loops over time
@@ -188,16 +175,15 @@ class GRUCell(_Cell):
 class _Layer(_Recurrent):
     def __init__(
         self,
-        kind,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        nonlinearity="tanh",
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
         *,
+        nonlinearity: str = "tanh",
         truncate_bptt: int | None = None,
         generator: int | Generator | None = None,
         dtype=None,
@@ -208,7 +194,7 @@ class _Layer(_Recurrent):
             raise ValueError("bidirectional recurrent layers are not supported")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), not {dropout}")
-        self.mode, self.gates = _mode(kind, nonlinearity), {"LSTM": 4, "GRU": 3}.get(kind, 1)
+        self._set_kind(nonlinearity)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.truncate_bptt = truncate_bptt
@@ -216,15 +202,8 @@ class _Layer(_Recurrent):
         self.hidden_states: list[list[Tensor]] = []
         self.generator = make_generator(generator)
         for k in range(num_layers):
-            self._make_weights(
-                f"_l{k}",
-                input_size if k == 0 else hidden_size,
-                hidden_size,
-                bias,
-                self.generator,
-                dtype,
-                device,
-            )
+            size = input_size if k == 0 else hidden_size
+            self._make_weights(f"_l{k}", size, hidden_size, bias, self.generator, dtype, device)
 
     def forward(self, input: Tensor, hx=None):  # noqa: A002 - PyTorch's name
         """input (T, B, D), or (B, T, D) with batch_first, or (T, D) unbatched.
@@ -327,81 +306,25 @@ class RNN(_Layer):
 
     def __init__(
         self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        nonlinearity="tanh",
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        *args,
         **kwargs,
     ):
         super().__init__(
-            "RNN",
-            input_size,
-            hidden_size,
-            num_layers,
-            nonlinearity,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            **kwargs,
+            input_size, hidden_size, num_layers, *args, nonlinearity=nonlinearity, **kwargs
         )
 
 
 class LSTM(_Layer):
     """A stack of LSTM layers unrolled over time, as torch.nn.LSTM."""
 
-    def __init__(
-        self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        **kwargs,
-    ):
-        super().__init__(
-            "LSTM",
-            input_size,
-            hidden_size,
-            num_layers,
-            "tanh",
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            **kwargs,
-        )
+    kind, gates = "LSTM", 4
 
 
 class GRU(_Layer):
     """A stack of GRU layers unrolled over time, as torch.nn.GRU."""
 
-    def __init__(
-        self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        **kwargs,
-    ):
-        super().__init__(
-            "GRU",
-            input_size,
-            hidden_size,
-            num_layers,
-            "tanh",
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            **kwargs,
-        )
+    kind, gates = "GRU", 3
