@@ -367,9 +367,17 @@ class Expand(Function):
         return (grad,)  # the engine sums it back to the input's shape
 
 
-def _is_basic_index(index) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (int, slice)) or i is None or i is Ellipsis for i in items)
+BASIC_INDEX_TYPES = frozenset((int, slice, type(None), type(Ellipsis)))
+
+
+def is_basic_index(index) -> bool:
+    """Only ints, slices, None and Ellipsis: the result is a view and no element repeats."""
+    if type(index) is not tuple:
+        return type(index) in BASIC_INDEX_TYPES
+    for item in index:
+        if type(item) not in BASIC_INDEX_TYPES:
+            return False
+    return True
 
 
 class IndexInput(int):
@@ -392,7 +400,7 @@ class GetItem(Function):
         return a[self.index]
 
     def backward(self, grad):
-        partial = PartialGrad(self.index, grad, self.shape, _is_basic_index(self.index))
+        partial = PartialGrad(self.index, grad, self.shape, is_basic_index(self.index))
         return (partial,) + (None,) * (len(self.needs_input_grad) - 1)
 
 

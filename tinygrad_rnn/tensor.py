@@ -90,7 +90,6 @@ def _shape_args(shape) -> tuple:
     return tuple(shape)
 
 
-_BASIC_INDEX = (int, slice, type(None), type(Ellipsis))
 _TENSOR_TYPES: set[type] = set()  # Tensor and its subclasses (nn.Parameter)
 _PYTHON_NUMBERS = (float, int)
 
@@ -182,6 +181,11 @@ class Tensor:
         """The data as a NumPy array (shared, not copied, on the CPU)."""
         refuse_in_capture("reading a tensor's values (numpy())")
         return to_device(self.data, "cpu")
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(tensor) works (on the CPU copy of the data)."""
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
 
     def tolist(self):
         return self.numpy().tolist()
@@ -453,7 +457,7 @@ class Tensor:
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def __getitem__(self, index):
-        if type(index) is tuple and all(type(i) in _BASIC_INDEX for i in index):
+        if ops.is_basic_index(index):
             return _apply(ops.GetItem, self, index=index)  # the common case, kept fast
         items = index if isinstance(index, tuple) else (index,)
         template, index_tensors = [], []
