@@ -374,7 +374,7 @@ def is_basic_index(index) -> bool:
     """Only ints, slices, None and Ellipsis: the result is a view and no element repeats."""
     if type(index) is not tuple:
         return type(index) in BASIC_INDEX_TYPES
-    for item in index:
+    for item in index:  # noqa: SIM110 - a plain loop beats all() on a generator here
         if type(item) not in BASIC_INDEX_TYPES:
             return False
     return True
