@@ -38,17 +38,23 @@ class EngineModel(nn.Module):
         return self.dense(h_n[0])
 
 
-def engine_variant(params: dict):
+def engine_variant(params: dict, capture: bool = False):
+    """The engine's training step, eager or captured once and replayed (tinygrad_rnn.jit)."""
     model = EngineModel()
     model.load_state_dict(_engine_names(params))
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
 
-    def step(x, labels):
-        loss = tg.F.cross_entropy(model(tg.Tensor(x)), labels)
+    def train_step(x, labels):
+        loss = tg.F.cross_entropy(model(x), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        return loss.item()
+        return loss
+
+    train_step = tg.jit(train_step) if capture else train_step
+
+    def step(x, labels):
+        return train_step(tg.Tensor(x), tg.Tensor(labels)).item()
 
     def weights():
         return {k: p.numpy() for k, p in model.state_dict().items()}
@@ -164,7 +170,11 @@ def check_equal(variants: dict, x, labels) -> None:
 
 
 def make_variants(params):
-    variants = {"engine eager": engine_variant(params), "numpy floor": floor_variant(params)}
+    variants = {
+        "engine eager": engine_variant(params),
+        "engine jit (capture + replay)": engine_variant(params, capture=True),
+        "numpy floor": floor_variant(params),
+    }
     variants.update(torch_variants(params))
     return variants
 
@@ -206,6 +216,7 @@ def length_sweep(lengths, batch: int, repeats: int) -> dict:
         x = np.random.default_rng(steps).random((batch, steps, INPUTS), dtype=np.float32)
         variants = {
             "engine eager": engine_variant(params)[0],
+            "engine jit": engine_variant(params, capture=True)[0],
             "numpy floor": floor_variant(params)[0],
         }
         calls = {k: (lambda s=s, x=x: s(x, labels)) for k, s in variants.items()}
@@ -226,7 +237,7 @@ def length_sweep(lengths, batch: int, repeats: int) -> dict:
         ["T", *variants],
         rows,
     )
-    for name in ("engine eager", "numpy floor"):
+    for name in variants:
         per_step = [results[t][name]["median"] / t for t in lengths]
         per_mem = [results[t][name]["peak_bytes"] / t for t in lengths]
         print(
