@@ -124,6 +124,16 @@ def test_outputs_keep_their_structure_and_carry_no_graph():
     assert out["pair"][0].tolist() == [7.0, 7.0] and not out["double"].requires_grad
 
 
+def test_named_tuples_come_back_whole():
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "low high")
+    spread = tg.jit(lambda x: Pair(x - 1, x + 1))
+    spread(tg.ones(2))
+    result = spread(tg.full((2,), 5.0))
+    assert isinstance(result, Pair) and result.high.tolist() == [6.0, 6.0]
+
+
 def test_in_place_changes_to_parameters_are_seen():
     layer = nn.Linear(2, 2, generator=0)
     forward = tg.jit(lambda x: layer(x))

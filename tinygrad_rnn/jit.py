@@ -37,11 +37,12 @@ class JitError(RuntimeError):
 
 
 class _Op:
-    __slots__ = ("cls", "index", "kwargs", "needs", "out", "sources")
+    __slots__ = ("cls", "index", "kwargs", "needs", "out", "release", "sources")
 
     def __init__(self, cls, sources, kwargs, out, index, needs):
         self.cls, self.sources, self.kwargs = cls, sources, kwargs
         self.out, self.index, self.needs = out, index, needs
+        self.release = ()  # slots no later op reads: dropped once this op has run
 
 
 class _Plan:
@@ -131,8 +132,20 @@ class Recorder:
         leaves = (t for t in self.keep if type(t) in _TENSOR_TYPES and id(t) in self.leaf_keys)
         return next((leaf for leaf in leaves if leaf.grad is tensor), None)
 
-    def finish(self) -> None:
-        """Drop what only the capture needed (the capture-time tensors and graph nodes)."""
+    def finish(self, output) -> None:
+        """Plan when each array may be dropped; forget the capture-time tensors and nodes."""
+        kept = set()
+        _output_slots(output, kept)
+        last_use = {}
+        for event in self.events:
+            if type(event) is _Op:
+                for kind, slot in event.sources:
+                    if kind == SLOT:
+                        last_use[slot] = event
+                last_use.setdefault(event.out, event)
+        for slot, event in last_use.items():
+            if slot not in kept:
+                event.release += (slot,)
         self.keep, self.slots, self.node_keys, self.leaf_keys = [], {}, {}, {}
 
     def call(self, method, args, kwargs) -> None:
@@ -156,6 +169,8 @@ class Recorder:
                 if isinstance(data, np.generic):
                     data = np.asarray(data)
                 values[event.out] = data
+                for slot in event.release:
+                    values[slot] = None
                 if event.needs is not None:
                     fn.needs_input_grad = event.needs
                     functions[event.index] = fn
@@ -219,6 +234,15 @@ def _describe_output(value, recorder: Recorder):
     return CONSTANT, value
 
 
+def _output_slots(description, slots: set) -> None:
+    kind, payload = description
+    if kind == SLOT:
+        slots.add(payload)
+    elif isinstance(kind, type):  # a container: its payload is a dict or a list
+        for value in payload.values() if kind is dict else payload:
+            _output_slots(value, slots)
+
+
 def _rebuild_output(description, values: list, devices: list):
     kind, payload = description
     if kind == SLOT:
@@ -231,7 +255,8 @@ def _rebuild_output(description, values: list, devices: list):
         return payload
     if kind is dict:
         return {k: _rebuild_output(v, values, devices) for k, v in payload.items()}
-    return kind(_rebuild_output(v, values, devices) for v in payload)
+    items = [_rebuild_output(v, values, devices) for v in payload]
+    return kind(*items) if hasattr(kind, "_fields") else kind(items)  # namedtuples too
 
 
 class Jitted:
@@ -259,7 +284,7 @@ class Jitted:
         finally:
             Capture.recorder = None
         output = _describe_output(result, recorder)
-        recorder.finish()
+        recorder.finish(output)
         self.records[key] = (recorder, output)
         return result
 
