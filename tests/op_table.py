@@ -223,6 +223,19 @@ def draw_same_shape(data):
     return [values(data, shape), values(data, shape)], {}
 
 
+def draw_logits(data):
+    logits = values(data, (data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))), -5, 5)
+    labels = data.draw(
+        hnp.arrays(np.int64, logits.shape[:1], elements=st.integers(0, logits.shape[1] - 1))
+    )
+    return [logits], {"labels": labels}
+
+
+def np_cross_entropy(logits, labels):
+    log_probs = logits - np_logsumexp(logits, 1)
+    return -log_probs[np.arange(len(labels)), labels].mean()
+
+
 def np_logsumexp(x, axis):
     shift = x.max(axis=axis, keepdims=True)
     return np.log(np.exp(x - shift).sum(axis=axis, keepdims=True)) + shift
@@ -347,5 +360,12 @@ CASES = [
         draw_split,
     ),
     OpCase("pad", tg.Tensor.pad, np.pad, draw_pad),
+    OpCase("cross_entropy", F.cross_entropy, np_cross_entropy, draw_logits),
+    OpCase(
+        "nll_loss",
+        F.nll_loss,
+        lambda x, labels: -x[np.arange(len(labels)), labels].mean(),
+        draw_logits,
+    ),
     OpCase("mse_loss", F.mse_loss, lambda a, b: np.mean((a - b) ** 2), draw_same_shape),
 ]
