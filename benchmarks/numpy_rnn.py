@@ -1,12 +1,18 @@
 """An independent hand-written NumPy BPTT of the book's tanh RNN classifier: the speed floor.
 
+It uses the array module of its inputs, so CuPy arrays give the hand-written CuPy floor.
+
 Weights use PyTorch's layout (weight_ih (H, D), weight_hh (H, H), two biases, dense (C, H)),
 so the same state_dict drives this, the engine and PyTorch.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from tinygrad_rnn.backend import get_array_module
 
 NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_out", "bias_out")
 
@@ -27,24 +33,25 @@ def init_params(inputs: int, hidden: int, classes: int, seed: int = 0, dtype=np.
 
 def loss_and_grads(params: dict, x: np.ndarray, labels: np.ndarray) -> tuple[float, dict]:
     """Forward over T steps of x (B, T, D), softmax cross-entropy on the last state, BPTT."""
+    xp = get_array_module(x)
     w_ih, w_hh = params["weight_ih"], params["weight_hh"]
     bias = params["bias_ih"] + params["bias_hh"]
     batch, steps, _ = x.shape
-    states = [np.zeros((batch, w_hh.shape[0]), dtype=x.dtype)]
+    states = [xp.zeros((batch, w_hh.shape[0]), dtype=x.dtype)]
     for t in range(steps):
-        states.append(np.tanh(x[:, t] @ w_ih.T + bias + states[-1] @ w_hh.T))
+        states.append(xp.tanh(x[:, t] @ w_ih.T + bias + states[-1] @ w_hh.T))
     logits = states[-1] @ params["weight_out"].T + params["bias_out"]
     shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows = np.arange(batch)
+    log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    rows = xp.arange(batch)
     loss = -log_probs[rows, labels].mean()
 
-    d_logits = np.exp(log_probs)
+    d_logits = xp.exp(log_probs)
     d_logits[rows, labels] -= 1
     d_logits /= batch
     grads = {"weight_out": d_logits.T @ states[-1], "bias_out": d_logits.sum(axis=0)}
     d_h = d_logits @ params["weight_out"]
-    d_w_ih, d_w_hh, d_bias = np.zeros_like(w_ih), np.zeros_like(w_hh), np.zeros_like(bias)
+    d_w_ih, d_w_hh, d_bias = xp.zeros_like(w_ih), xp.zeros_like(w_hh), xp.zeros_like(bias)
     for t in reversed(range(steps)):
         d_z = d_h * (1 - states[t + 1] * states[t + 1])
         d_w_ih += d_z.T @ x[:, t]
@@ -59,13 +66,16 @@ def adam_step(params: dict, grads: dict, state: dict, lr=1e-3, betas=(0.9, 0.999
     """Adam with bias correction, in place, as PyTorch computes it."""
     state["step"] = step = state.get("step", 0) + 1
     for name, grad in grads.items():
-        m = state.setdefault(("m", name), np.zeros_like(grad))
-        v = state.setdefault(("v", name), np.zeros_like(grad))
+        xp = get_array_module(grad)
+        m = state.setdefault(("m", name), xp.zeros_like(grad))
+        v = state.setdefault(("v", name), xp.zeros_like(grad))
         m *= betas[0]
         m += (1 - betas[0]) * grad
         v *= betas[1]
         v += (1 - betas[1]) * grad * grad
-        denominator = np.sqrt(v) / np.sqrt(1 - betas[1] ** step) + eps
+        denominator = (
+            xp.sqrt(v) / math.sqrt(1 - betas[1] ** step) + eps
+        )  # weak scalar: stays float32
         params[name] -= (lr / (1 - betas[0] ** step)) * m / denominator
 
 
