@@ -177,6 +177,14 @@ def test_what_a_replay_cannot_reproduce_is_refused_at_capture(body, pattern):
         tg.jit(body)(tg.ones(3, requires_grad=True))
 
 
+def test_labels_are_checked_in_every_replay():
+    loss = tg.jit(lambda logits, labels: tg.F.cross_entropy(logits, labels))
+    logits = tg.ones(2, 3)
+    loss(logits, tg.tensor([0, 2]))
+    with pytest.raises(ValueError, match=r"\[0, 3\).*\[-1, 0\]"):
+        loss(logits, tg.tensor([-1, 0]))
+
+
 def test_backward_into_a_graph_built_outside_is_refused():
     outside = tg.ones(3, requires_grad=True) * 2
     with pytest.raises(JitError, match="outside the captured function"):

@@ -43,12 +43,7 @@ def logsumexp(x: Tensor, axis=None, keepdims: bool = False) -> Tensor:
 def _check_labels(labels, num_classes: int, batch: int, device: str) -> Tensor:
     """Integer labels in [0, num_classes) as a Tensor on `device`; refused otherwise."""
     if not isinstance(labels, Tensor):
-        labels = Tensor(
-            to_device(np.asarray(labels), device)
-            if not hasattr(labels, "dtype")
-            else to_device(labels, device),
-            device=device,
-        )
+        labels = Tensor(labels if hasattr(labels, "dtype") else np.asarray(labels), device=device)
     values = labels.data
     if values.dtype.kind not in "iu":
         raise TypeError(f"labels must be integers, not {values.dtype.name}")
@@ -56,10 +51,7 @@ def _check_labels(labels, num_classes: int, batch: int, device: str) -> Tensor:
         raise ValueError(f"expected labels of shape ({batch},), got {values.shape}")
     if labels.device != device:
         raise RuntimeError(f"labels on {labels.device} for predictions on {device}")
-    if batch and (int(values.min()) < 0 or int(values.max()) >= num_classes):
-        low, high = int(values.min()), int(values.max())
-        raise ValueError(f"labels must lie in [0, {num_classes}), found values in [{low}, {high}]")
-    return labels
+    return _apply(ops.CheckLabels, labels, classes=num_classes)
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:

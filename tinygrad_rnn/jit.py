@@ -14,7 +14,8 @@ The rules, so that a replay never silently differs from running fn:
   numbers (randn, dropout), retain intermediate gradients, or pass an explicit gradient to
   backward: any of these raises JitError during the capture;
 - only tensor ops and replayable calls are replayed; other Python side effects of fn (printing,
-  appending to a list) happen once, at capture;
+  appending to a list) happen once, at capture, and Python state that fn reads (a module's
+  `training` flag, a learning rate in a closure) is frozen: call `reset()` after changing it;
 - tensors fn reaches without taking them as arguments (a module's parameters, constants made
   inside fn) are read afresh at every replay, so in-place updates are seen;
 - the outputs of a replay carry no graph.
@@ -175,14 +176,14 @@ class Recorder:
                     fn.needs_input_grad = event.needs
                     functions[event.index] = fn
             elif type(event) is _Plan:
-                _run_plan(event, functions, values)
+                _run_plan(event, functions)
             else:
                 method, args, kwargs = event
                 method(*args, **kwargs)
         return values
 
 
-def _run_plan(plan: _Plan, functions: list, values: list) -> None:
+def _run_plan(plan: _Plan, functions: list) -> None:
     grads, owned = {plan.root: plan.root_grad}, set()
     for key, leaf, parents in plan.steps:
         grad = grads.pop(key, None)
@@ -292,6 +293,11 @@ class Jitted:
     def captures(self) -> int:
         """How many input signatures have been captured."""
         return len(self.records)
+
+    def reset(self) -> None:
+        """Forget every capture: call it after changing Python state that fn reads (say,
+        switching a model between train() and eval()), so the next call captures anew."""
+        self.records.clear()
 
 
 def jit(fn):

@@ -149,6 +149,25 @@ class ArgMax(Function):
         return get_array_module(a).asarray(a.argmax(axis=axis, keepdims=keepdims))
 
 
+class CheckLabels(Function):
+    """Integer class labels, passed through once every one lies in [0, classes).
+
+    An op rather than a Python check so that a replayed capture checks every new batch too
+    (CuPy, and NumPy for negative labels, would silently wrap instead).
+    """
+
+    differentiable = False
+
+    def forward(self, labels, classes):
+        if labels.size:
+            low, high = int(labels.min()), int(labels.max())
+            if low < 0 or high >= classes:
+                raise ValueError(
+                    f"labels must lie in [0, {classes}), found values in [{low}, {high}]"
+                )
+        return labels
+
+
 class Detach(Function):
     """The same array, cut from the graph."""
 
