@@ -177,6 +177,35 @@ def test_what_a_replay_cannot_reproduce_is_refused_at_capture(body, pattern):
         tg.jit(body)(tg.ones(3, requires_grad=True))
 
 
+def test_dead_ops_are_not_replayed_but_checks_are():
+    from tinygrad_rnn.autograd import Function
+    from tinygrad_rnn.tensor import _apply
+
+    calls = {"pure": 0, "effect": 0}
+
+    class Counted(Function):
+        def forward(self, a):
+            calls["pure"] += 1
+            return a
+
+    class Check(Counted):
+        pure = False
+
+        def forward(self, a):
+            calls["effect"] += 1
+            return a
+
+    @tg.jit
+    def double(x):
+        _apply(Counted, x)  # its result is never used
+        _apply(Check, x)
+        return x * 2
+
+    for _ in range(3):
+        assert double(tg.ones(2)).tolist() == [2.0, 2.0]
+    assert calls == {"pure": 1, "effect": 3}
+
+
 def test_labels_are_checked_in_every_replay():
     loss = tg.jit(lambda logits, labels: tg.F.cross_entropy(logits, labels))
     logits = tg.ones(2, 3)

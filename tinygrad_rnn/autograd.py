@@ -29,6 +29,7 @@ class Function:
     released = False
     retains = None  # a weak reference to the output tensor once it calls retain_grad()
     differentiable = True  # False: the output never requires grad (comparisons, argmax)
+    pure = True  # False: forward has an effect (a check that raises), so jit never drops it
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError

@@ -134,9 +134,10 @@ class Recorder:
         return next((leaf for leaf in leaves if leaf.grad is tensor), None)
 
     def finish(self, output) -> None:
-        """Plan when each array may be dropped; forget the capture-time tensors and nodes."""
+        """Drop dead ops, plan when each array may be freed, forget capture-time objects."""
         kept = set()
         _output_slots(output, kept)
+        self._drop_dead_ops(set(kept))
         last_use = {}
         for event in self.events:
             if type(event) is _Op:
@@ -148,6 +149,23 @@ class Recorder:
             if slot not in kept:
                 event.release += (slot,)
         self.keep, self.slots, self.node_keys, self.leaf_keys = [], {}, {}, {}
+
+    def _drop_dead_ops(self, live_slots: set) -> None:
+        """Ops whose result nothing reads and no backward needs (say, an RNN's stacked outputs
+        when only its last state is used) are not replayed."""
+        in_plans = {
+            key for event in self.events if type(event) is _Plan for key, _, _ in event.steps
+        }
+        live = []
+        for event in reversed(self.events):
+            if type(event) is _Op and not (
+                event.out in live_slots or event.index in in_plans or not event.cls.pure
+            ):
+                continue
+            if type(event) is _Op:
+                live_slots.update(slot for kind, slot in event.sources if kind == SLOT)
+            live.append(event)
+        self.events = live[::-1]
 
     def call(self, method, args, kwargs) -> None:
         self.events.append((method, args, kwargs))
