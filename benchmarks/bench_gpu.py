@@ -14,27 +14,14 @@ import numpy as np
 
 import tinygrad_rnn as tg
 from benchmarks import numpy_rnn
-from benchmarks.rnn_step import CLASSES, HIDDEN, INPUTS, EngineModel, _engine_names
+from benchmarks.rnn_step import CLASSES, HIDDEN, INPUTS, engine_training_step
 from benchmarks.timing import measure, print_table, write_json
-from tinygrad_rnn import optim
 
 
 def engine_step(params, x, labels, capture: bool):
-    model = EngineModel()
-    model.load_state_dict(_engine_names(params))
-    model.to("cuda")
-    optimizer = optim.Adam(model.parameters(), lr=1e-3)
-
-    def step(x, labels):
-        loss = tg.F.cross_entropy(model(x), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    step = tg.jit(step) if capture else step
+    train_step, _ = engine_training_step(params, capture, device="cuda")
     inputs, targets = tg.Tensor(x, device="cuda"), tg.Tensor(labels, device="cuda")
-    return lambda: step(inputs, targets)
+    return lambda: train_step(inputs, targets)
 
 
 def floor_step(params, x, labels):

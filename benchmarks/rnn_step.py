@@ -38,10 +38,11 @@ class EngineModel(nn.Module):
         return self.dense(h_n[0])
 
 
-def engine_variant(params: dict, capture: bool = False):
-    """The engine's training step, eager or captured once and replayed (tinygrad_rnn.jit)."""
+def engine_training_step(params: dict, capture: bool = False, device: str = "cpu"):
+    """The engine's training step on tensors, eager or captured (tinygrad_rnn.jit); the model."""
     model = EngineModel()
     model.load_state_dict(_engine_names(params))
+    model.to(device)
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
 
     def train_step(x, labels):
@@ -51,7 +52,11 @@ def engine_variant(params: dict, capture: bool = False):
         optimizer.step()
         return loss
 
-    train_step = tg.jit(train_step) if capture else train_step
+    return (tg.jit(train_step) if capture else train_step), model
+
+
+def engine_variant(params: dict, capture: bool = False):
+    train_step, model = engine_training_step(params, capture)
 
     def step(x, labels):
         return train_step(tg.Tensor(x), tg.Tensor(labels)).item()
