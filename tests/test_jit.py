@@ -170,6 +170,7 @@ def test_scheduler_steps_are_replayed():
         (lambda x: tg.F.dropout(x, 0.5, generator=0), "dropout"),
         (lambda x: (x * 2).retain_grad(), "retain_grad"),
         (lambda x: (x * 2).backward(tg.ones(3)), "explicit gradient"),
+        (lambda x: tg.Tensor(x * 2), r"Tensor\(tensor\)"),
     ],
 )
 def test_what_a_replay_cannot_reproduce_is_refused_at_capture(body, pattern):

@@ -106,6 +106,7 @@ class Tensor:
 
     def __init__(self, data, requires_grad: bool = False, device: str | None = None, dtype=None):
         if isinstance(data, Tensor):
+            refuse_in_capture("Tensor(tensor) (it takes the value; use tensor.detach())")
             data = data.data
         if isinstance(data, np.generic):
             data = np.asarray(data)
