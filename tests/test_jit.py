@@ -111,6 +111,19 @@ def test_non_tensor_arguments_are_part_of_the_signature():
     assert calls == [2.0, 3.0]  # the third call was a replay
 
 
+def test_reset_forgets_captures_after_python_state_changes():
+    layer = nn.Dropout(0.5, generator=0)
+    forward = tg.jit(lambda x: layer(x) * 1)
+    layer.eval()
+    forward(tg.ones(4))
+    layer.train()  # the capture froze eval mode: still the identity
+    assert forward(tg.ones(4)).tolist() == [1.0] * 4
+    forward.reset()
+    assert forward.captures == 0
+    with pytest.raises(JitError, match="dropout"):  # a fresh capture sees training mode
+        forward(tg.ones(4))
+
+
 def test_outputs_keep_their_structure_and_carry_no_graph():
     @tg.jit
     def parts(x):

@@ -12,7 +12,7 @@ import math
 from tinygrad_rnn import Tensor, cat, nn
 from tinygrad_rnn.creation import make_generator
 
-STEPS, INPUTS, CLASSES = 28, 28, 10
+INPUTS, CLASSES = 28, 10  # each image: 28 time steps of 28 pixels
 
 
 def tensorflow_init(rnn: nn.Module, dense: nn.Linear, generator) -> None:
