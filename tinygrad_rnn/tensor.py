@@ -189,6 +189,7 @@ class Tensor:
         return array if dtype is None else array.astype(dtype)
 
     def tolist(self):
+        """Nested Python lists of the values."""
         return self.numpy().tolist()
 
     def item(self):
@@ -213,15 +214,19 @@ class Tensor:
         return out
 
     def cpu(self) -> Tensor:
+        """This tensor on the CPU (self if already there)."""
         return self.to("cpu")
 
     def cuda(self) -> Tensor:
+        """This tensor on the GPU (self if already there)."""
         return self.to("cuda")
 
     def float(self) -> Tensor:
+        """As float32 (differentiable)."""
         return self.to(np.float32)
 
     def double(self) -> Tensor:
+        """As float64 (differentiable)."""
         return self.to(np.float64)
 
     # ------------------------------------------------------------ autograd
@@ -264,6 +269,7 @@ class Tensor:
             autograd.retain(self._node, self)
 
     def zero_grad(self) -> None:
+        """Forget the accumulated gradient (same as `tensor.grad = None`)."""
         self.grad = None
 
     def detach(self) -> Tensor:
@@ -271,6 +277,7 @@ class Tensor:
         return _apply(ops.Detach, self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording operations on this leaf, in place."""
         if requires_grad and self.dtype not in FLOAT_DTYPES:
             raise TypeError(f"only floating point tensors can require grad, not {self.dtype.name}")
         self.requires_grad = requires_grad
@@ -351,32 +358,41 @@ class Tensor:
     __hash__ = object.__hash__
 
     def maximum(self, other):
+        """Elementwise max, broadcasting; tied elements share the gradient."""
         return _apply(ops.Maximum, self, _operand(other, self))
 
     def minimum(self, other):
+        """Elementwise min, broadcasting; tied elements share the gradient."""
         return _apply(ops.Minimum, self, _operand(other, self))
 
     # ------------------------------------------------------------ elementwise functions
 
     def exp(self):
+        """Elementwise e**x."""
         return _apply(ops.Exp, self)
 
     def log(self):
+        """Elementwise natural logarithm."""
         return _apply(ops.Log, self)
 
     def sqrt(self):
+        """Elementwise square root."""
         return _apply(ops.Sqrt, self)
 
     def tanh(self):
+        """Elementwise hyperbolic tangent."""
         return _apply(ops.Tanh, self)
 
     def sigmoid(self):
+        """Elementwise 1 / (1 + e**-x)."""
         return _apply(ops.Sigmoid, self)
 
     def relu(self):
+        """Elementwise max(x, 0)."""
         return _apply(ops.Relu, self)
 
     def clip(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        """Limit values to [min, max] (either bound may be None); gradient 0 where clipped."""
         if min is None and max is None:
             raise ValueError("clip needs at least one of min and max")
         return _apply(ops.Clip, self, low=min, high=max)
@@ -386,10 +402,12 @@ class Tensor:
     # ------------------------------------------------------------ reductions
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Sum over `axis` (all axes if None); `dim`/`keepdim` are accepted too."""
         axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
         return _apply(ops.Sum, self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Mean over `axis` (all axes if None)."""
         axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
         total = self.sum(axis, keepdims)
         return total * (total.size / max(self.size, 1))
@@ -407,26 +425,31 @@ class Tensor:
         return _apply(ops.Max, self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The smallest values over `axis` (values only, like torch.amin)."""
         axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
         return _apply(ops.Min, self, axis=axis, keepdims=keepdims)
 
     amax, amin = max, min
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Indices (int64) of the largest values over `axis`; carries no gradient."""
         axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
         return _apply(ops.ArgMax, self, axis=axis, keepdims=keepdims)
 
     # ------------------------------------------------------------ shape
 
     def reshape(self, *shape):
+        """The same values in a new shape (one size may be -1)."""
         return _apply(ops.Reshape, self, shape=_shape_args(shape))
 
     view = reshape
 
     def flatten(self, start_dim: int = 0):
+        """Merge the axes from `start_dim` on into one."""
         return self.reshape(self.shape[:start_dim] + (-1,))
 
     def permute(self, *axes):
+        """Reorder the axes: output axis i is input axis axes[i]."""
         return _apply(ops.Transpose, self, axes=_shape_args(axes))
 
     def transpose(self, dim0: int = -2, dim1: int = -1):
@@ -436,6 +459,7 @@ class Tensor:
         return self.permute(*axes)
 
     def expand(self, *shape):
+        """Broadcast to `shape` (-1 keeps a size) without copying; gradients are summed back."""
         shape = _shape_args(shape)
         lead = len(shape) - self.ndim
         shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
@@ -448,16 +472,19 @@ class Tensor:
     broadcast_to = expand
 
     def squeeze(self, axis=None):
+        """Drop axes of size 1 (all of them, or those in `axis`)."""
         if axis is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
         axes = {a % self.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
         return self.reshape(tuple(s for i, s in enumerate(self.shape) if i not in axes or s != 1))
 
     def unsqueeze(self, axis: int):
+        """Insert an axis of size 1 at position `axis`."""
         axis = axis % (self.ndim + 1)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def __getitem__(self, index):
+        """NumPy indexing: ints, slices, None, Ellipsis, integer and boolean arrays or tensors."""
         if ops.is_basic_index(index):
             return _apply(ops.GetItem, self, index=index)  # the common case, kept fast
         items = index if isinstance(index, tuple) else (index,)
@@ -491,6 +518,7 @@ class Tensor:
         return pieces
 
     def chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
+        """`chunks` pieces along `dim`, each ceil(size / chunks) long but the last."""
         return self.split(-(-self.shape[dim] // chunks), dim)
 
     def pad(self, pad_width, value: float = 0.0):
@@ -544,10 +572,12 @@ def where(condition, a, b) -> Tensor:
 
 
 def maximum(a: Tensor, b) -> Tensor:
+    """Elementwise max of two tensors (or a tensor and a number), broadcasting."""
     return a.maximum(b) if isinstance(a, Tensor) else _operand(b, None).maximum(a)
 
 
 def minimum(a: Tensor, b) -> Tensor:
+    """Elementwise min of two tensors (or a tensor and a number), broadcasting."""
     return a.minimum(b) if isinstance(a, Tensor) else _operand(b, None).minimum(a)
 
 
