@@ -223,11 +223,13 @@ class Capture:
     recorder = None
 
 
+class JitError(RuntimeError):
+    """A captured function does something that a replay could not reproduce."""
+
+
 def refuse_in_capture(what: str) -> None:
     """Raise if a jit capture is running: `what` would bake a value in or be skipped in replay."""
     if Capture.recorder is not None:
-        from .jit import JitError
-
         raise JitError(
             f"{what} inside a function that tinygrad_rnn.jit captures: replay would reuse the "
             "captured value instead of computing a new one. Do it outside the function, or pass "

@@ -27,14 +27,10 @@ import functools
 
 import numpy as np
 
-from .autograd import AccumulateGrad, Capture, _GradMode, accumulate
+from .autograd import AccumulateGrad, Capture, JitError, _GradMode, accumulate
 from .tensor import _TENSOR_TYPES, Tensor
 
 SLOT, EXTERNAL, CONSTANT, GRAD = 0, 1, 2, 3
-
-
-class JitError(RuntimeError):
-    """fn does something that a replay could not reproduce."""
 
 
 class _Op:
