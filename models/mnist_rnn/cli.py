@@ -17,7 +17,11 @@ from .training import CHECKPOINT, Config, confusion_matrix, load_trained, predic
 
 
 class Parser(argparse.ArgumentParser):
-    """Bad arguments end in one line on stderr, not a usage block."""
+    """Bad arguments end in one line on stderr, not a usage block; --help shows defaults."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message}\n")
