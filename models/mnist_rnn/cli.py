@@ -45,11 +45,11 @@ def build_parser() -> Parser:
     parser = Parser(prog="python -m models.mnist_rnn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run = commands.add_parser("train", help="train a model (the book's settings by default)")
-    run.add_argument("--model", choices=MODELS, default="basic")
-    run.add_argument("--epochs", type=positive(int), default=10)
-    run.add_argument("--batch-size", type=positive(int), default=150)
-    run.add_argument("--lr", type=positive(float), default=1e-3)
-    run.add_argument("--seed", type=int, default=42)
+    run.add_argument("--model", choices=MODELS, default="basic", help="which of the book's models")
+    run.add_argument("--epochs", type=positive(int), default=10, help="passes over the data")
+    run.add_argument("--batch-size", type=positive(int), default=150, help="images per step")
+    run.add_argument("--lr", type=positive(float), default=1e-3, help="Adam's learning rate")
+    run.add_argument("--seed", type=int, default=42, help="initial weights and batch order")
     run.add_argument(
         "--limit",
         type=positive(int),
@@ -70,8 +70,12 @@ def build_parser() -> Parser:
         commands.add_parser("evaluate", help="accuracy and confusion matrix"),
         commands.add_parser("predict", help="classify PNG files or dataset indices"),
     ):
-        command.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-        command.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+        command.add_argument(
+            "--device", choices=("cpu", "cuda"), default="cpu", help="where to run"
+        )
+        command.add_argument(
+            "--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="which images"
+        )
         command.add_argument(
             "--out", default=None, help="the run's folder (default runs/DATASET-MODEL)"
         )
