@@ -2,15 +2,16 @@
 
 Arrays go into the safetensors body (readable by any safetensors reader, never pickled); the
 nesting and the plain values (numbers, strings, lists, optimizer hyper-parameters, a NumPy
-Generator's state) go into its metadata as JSON. Files are written atomically: a temporary
-file in the same folder, flushed and fsynced, then renamed over the old one, so a crash at
-any moment leaves either the old checkpoint or the new one, never a torn file.
+Generator's state) go into its metadata as JSON. Files are written atomically (`atomic_write`:
+a temporary file in the same folder, fsynced, then renamed over the old one), so a crash at any
+moment leaves either the old checkpoint or the new one, never a torn file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -76,20 +77,29 @@ def save(state, path: str | os.PathLike) -> None:
     tree = _encode(state, "", arrays)
     metadata = {"format": FORMAT, "version": "1", "tree": json.dumps(tree)}
     payload = safetensors.numpy.save(arrays, metadata=metadata)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    atomic_write(path, lambda temporary: temporary.write_bytes(payload))
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> None:
+    """Let `write(temporary_path)` fill a file beside `path`, fsync it, then rename it over
+    `path`: readers and crashes see the old file or the new one, never part of one."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
     try:
-        with open(temporary, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
+        write(temporary)
+        _fsync(temporary)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    directory = os.open(path.parent, os.O_RDONLY)
+    _fsync(path.parent)  # make the rename itself durable
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(directory)  # make the rename itself durable
+        os.fsync(descriptor)
     finally:
-        os.close(directory)
+        os.close(descriptor)
 
 
 def load(path: str | os.PathLike, device: str | None = None):

@@ -10,7 +10,7 @@ import numpy as np
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.checkpoint import CheckpointError
-from tinygrad_rnn.data import DatasetUnavailableError, IDXError, load_dataset
+from tinygrad_rnn.data import DatasetUnavailableError, IDXError, load_dataset, to_pixels
 
 from .networks import MODELS
 from .training import CHECKPOINT, Config, confusion_matrix, load_trained, predict_classes, train
@@ -176,8 +176,8 @@ def command_predict(args) -> None:
             names.append(item)
     model.eval()
     with tg.no_grad():
-        pixels = np.stack(images).astype(np.float32) / np.float32(255)
-        probabilities = tg.F.softmax(model(tg.Tensor(pixels, device=args.device))).numpy()
+        pixels = tg.Tensor(to_pixels(np.stack(images)), device=args.device)
+        probabilities = tg.F.softmax(model(pixels)).numpy()
     for name, p in zip(names, probabilities):
         print(f"{name}: {int(p.argmax())} ({p.max():.1%})")
 

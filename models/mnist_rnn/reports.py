@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import matplotlib
+
+from tinygrad_rnn.checkpoint import atomic_write
 
 matplotlib.use("Agg")  # files only: no display needed
 import matplotlib.pyplot as plt
@@ -32,13 +33,6 @@ def book_line(row: dict) -> str:
     )
 
 
-def _replace(path: Path, write) -> None:
-    """Write through a temporary file and rename, so readers never see half a file."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
-
-
 def write_all(folder: Path, config, history: list[dict]) -> None:
     def write_csv(path):
         with open(path, "w", newline="") as file:
@@ -50,10 +44,10 @@ def write_all(folder: Path, config, history: list[dict]) -> None:
         payload = {"config": dataclasses.asdict(config), "history": history}
         path.write_text(json.dumps(payload, indent=1) + "\n")
 
-    _replace(folder / "metrics.csv", write_csv)
-    _replace(folder / "metrics.json", write_json)
-    _replace(folder / "curves.png", lambda path: plot_curves(history, path))
-    _replace(folder / "grad_norms.png", lambda path: plot_gradient_norms(history, path))
+    atomic_write(folder / "metrics.csv", write_csv)
+    atomic_write(folder / "metrics.json", write_json)
+    atomic_write(folder / "curves.png", lambda path: plot_curves(history, path))
+    atomic_write(folder / "grad_norms.png", lambda path: plot_gradient_norms(history, path))
 
 
 def plot_curves(history: list[dict], path: Path) -> None:

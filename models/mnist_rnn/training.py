@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import F, optim
-from tinygrad_rnn.data import Batches, load_dataset
+from tinygrad_rnn.data import Batches, load_dataset, to_pixels
 
 from . import reports
 from .networks import build_model
@@ -89,8 +89,8 @@ def predict_classes(model, images: np.ndarray, device: str) -> np.ndarray:
     predictions = []
     with tg.no_grad():
         for start in range(0, len(images), EVAL_BATCH):
-            pixels = images[start : start + EVAL_BATCH].astype(np.float32) / np.float32(255)
-            predictions.append(model(tg.Tensor(pixels, device=device)).argmax(axis=1).numpy())
+            pixels = tg.Tensor(to_pixels(images[start : start + EVAL_BATCH]), device=device)
+            predictions.append(model(pixels).argmax(axis=1).numpy())
     model.train()
     return np.concatenate(predictions) if predictions else np.zeros(0, dtype=np.int64)
 
@@ -102,9 +102,7 @@ def accuracy(model, images, labels, device) -> float:
 def gradient_norms_over_time(model, images: np.ndarray, labels: np.ndarray, device: str):
     """|dL/dh_t| for every layer and time step on one batch (no update): vanishing or not."""
     model.rnn.track_hidden_grads = True
-    x, y = Batches(images, labels, len(images), shuffle=False, device=device).to_tensors(
-        images, labels
-    )
+    x, y = tg.Tensor(to_pixels(images), device=device), tg.Tensor(labels, device=device)
     F.cross_entropy(model(x), y).backward()
     norms = model.rnn.hidden_grad_norms()
     model.rnn.track_hidden_grads = False

@@ -1,6 +1,6 @@
 """Data: the IDX format, MNIST and Fashion-MNIST from several sources, and batching."""
 
-from .batches import Batches
+from .batches import Batches, to_pixels
 from .datasets import DatasetUnavailableError, cache_folder, fashion_mnist, load_dataset, mnist
 from .idx import IDXError, read_idx, write_idx
 
@@ -13,5 +13,6 @@ __all__ = [
     "load_dataset",
     "mnist",
     "read_idx",
+    "to_pixels",
     "write_idx",
 ]

