@@ -26,8 +26,8 @@ def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 
     By default glibc gives back heap memory as soon as 128 KB lie free at its top, and serves
     arrays over 128 KB with fresh mmaps. An unrolled graph frees and reallocates megabytes every
     training step, so each step faulted all those pages back in (the 28-step RNN benchmark ran
-    at 2.1x the hand-written NumPy time instead of 1.3x). Called once at import (process-wide, like any allocator setting); set
-    TINYGRAD_RNN_KEEP_MEMORY=0 to leave malloc alone. Returns whether the setting was applied.
+    at 2.1x the hand-written NumPy time instead of 1.3x). Called once at import (process-wide,
+    like any allocator setting); set TINYGRAD_RNN_KEEP_MEMORY=0 to leave malloc alone. Returns whether the setting was applied.
     """
     if not sys.platform.startswith("linux") or os.environ.get("TINYGRAD_RNN_KEEP_MEMORY") == "0":
         return False
