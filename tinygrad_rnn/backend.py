@@ -27,7 +27,8 @@ def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = 32 
     arrays over 128 KB with fresh mmaps. An unrolled graph frees and reallocates megabytes every
     training step, so each step faulted all those pages back in (the 28-step RNN benchmark ran
     at 2.1x the hand-written NumPy time instead of 1.3x). Called once at import (process-wide,
-    like any allocator setting); set TINYGRAD_RNN_KEEP_MEMORY=0 to leave malloc alone. Returns whether the setting was applied.
+    like any allocator setting); set TINYGRAD_RNN_KEEP_MEMORY=0 to leave malloc alone.
+    Returns whether the setting was applied.
     """
     if not sys.platform.startswith("linux") or os.environ.get("TINYGRAD_RNN_KEEP_MEMORY") == "0":
         return False
