@@ -5,12 +5,14 @@ import sys
 import tracemalloc
 import weakref
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
+from tinygrad_rnn.backend import sum_to
 
 
 def test_diamond_sums_both_paths():
@@ -33,6 +35,24 @@ def test_weight_shared_across_a_loop_gets_the_sum_over_steps(steps, w, h0):
     expected = steps * w ** (steps - 1) * h0 + sum(k * w ** (k - 1) for k in range(1, steps))
     np.testing.assert_allclose(weight.grad.item(), expected, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(start.grad.item(), w**steps, rtol=1e-9, atol=1e-12)
+
+
+@given(
+    grad_shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    data=st.data(),
+)
+def test_sum_to_reduces_a_broadcast_gradient_back_to_its_shape(grad_shape, dtype, data):
+    """Both paths: added leading axes as a matrix-vector product, stretched axes as a sum."""
+    lead = data.draw(st.integers(0, len(grad_shape)))
+    ones = data.draw(st.lists(st.booleans(), min_size=len(grad_shape), max_size=len(grad_shape)))
+    shape = tuple(1 if one else n for n, one in zip(grad_shape, ones))[lead:]
+    grad = data.draw(hnp.arrays(dtype, grad_shape, elements=st.floats(-10, 10, width=32)))
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1)
+    expected = grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
+    result = sum_to(grad, shape)
+    assert result.shape == shape and result.dtype == dtype
+    np.testing.assert_allclose(result, expected, rtol=1e-5, atol=1e-4)
 
 
 def test_shared_matrix_gradient_equals_sum_of_per_step_gradients():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib
+import math
 import os
 import sys
 from typing import Any
@@ -130,6 +131,13 @@ def sum_to(grad, shape: tuple[int, ...]):
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
+    if lead and grad.dtype in (np.float32, np.float64) and grad.flags.c_contiguous:
+        # the added axes (a bias used by every row) as a matrix-vector product: BLAS sums
+        # 4200 rows of 150 four times faster than a ufunc reduction over axis 0
+        rows, rest = math.prod(grad.shape[:lead]), grad.shape[lead:]
+        ones = get_array_module(grad).ones(rows, dtype=grad.dtype)
+        grad = (ones @ grad.reshape(rows, math.prod(rest))).reshape(rest)
+        lead = 0
     stretched = tuple(
         lead + i for i, size in enumerate(shape) if size == 1 and grad.shape[lead + i] != 1
     )
