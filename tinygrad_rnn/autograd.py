@@ -162,27 +162,27 @@ def topological_order(root) -> list:
     return order
 
 
-def accumulate(grads: dict, owned: set, key, grad, shape) -> None:
-    """Add `grad` (reduced to `shape` if broadcasting stretched it) into grads[key].
+def accumulate(grads: list, owned: list, i: int, grad, shape) -> None:
+    """Add `grad` (reduced to `shape` if broadcasting stretched it) into grads[i].
 
-    `owned` holds the keys whose array the engine made itself and may therefore add into in
-    place; any other array may be shared (an Add passes one gradient to both inputs).
+    owned[i] says whether grads[i] is an array the engine made itself and may therefore add
+    into in place; any other array may be shared (an Add passes one gradient to both inputs).
     """
     if type(grad) is PartialGrad:
-        grads[key] = grad.add_into(grads.get(key), key in owned)
-        owned.add(key)
+        grads[i] = grad.add_into(grads[i], owned[i])
+        owned[i] = True
         return
     if grad.shape != shape:
         grad = sum_to(grad, shape)
-    previous = grads.get(key)
+    previous = grads[i]
     if previous is None:
-        grads[key] = grad
-    elif key in owned:
+        grads[i] = grad
+    elif owned[i]:
         previous += grad
-        grads[key] = previous  # rebinding matters only for 0-d NumPy scalars
+        grads[i] = previous  # rebinding matters only for 0-d NumPy scalars
     else:
-        grads[key] = previous + grad
-        owned.add(key)
+        grads[i] = previous + grad
+        owned[i] = True
 
 
 def backward(root, grad, retain_graph: bool = False) -> None:
@@ -193,26 +193,24 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     shape here, once, so no op handles it itself.
     """
     order = topological_order(root)
+    position = {id(node): i for i, node in enumerate(order)}
     if Capture.recorder is not None:
-        Capture.recorder.backward(order, grad, retain_graph)
-    grads = {id(root): grad}
-    owned = set()
-    while order:
-        node = order.pop()
-        key = id(node)
-        grad = grads.pop(key, None)
+        Capture.recorder.backward(order, position, grad, retain_graph)
+    grads, owned = [None] * len(order), [False] * len(order)
+    grads[-1] = grad
+    for i in range(len(order) - 1, -1, -1):
+        grad = grads[i]
         if grad is None:
             continue
-        owned_grad = key in owned
-        owned.discard(key)
+        grads[i], node = None, order[i]
         if node.retains is not None and (retained := node.retains()) is not None:
             retained._deposit_grad(grad, False)
         if type(node) is AccumulateGrad:
-            node.tensor._deposit_grad(grad, owned_grad)
+            node.tensor._deposit_grad(grad, owned[i])
             continue
         for parent, parent_grad in zip(node.parents, node.backward(grad)):
             if parent is not None and parent_grad is not None:
-                accumulate(grads, owned, id(parent), parent_grad, parent.output_shape)
+                accumulate(grads, owned, position[id(parent)], parent_grad, parent.output_shape)
         if not retain_graph:
             node.release()
 

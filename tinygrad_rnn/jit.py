@@ -43,12 +43,14 @@ class _Op:
 
 
 class _Plan:
-    """One backward pass: (key, leaf tensor or None, [(parent key, shape) or None, ...])."""
+    """One backward pass, as the engine walks it: `steps` in reverse topological order, each
+    (position, op index, None, parents) for an op or (position, None, leaf tensor, None) for
+    a leaf, where parents holds (position, shape) or None per input."""
 
-    __slots__ = ("retain", "root", "root_grad", "steps")
+    __slots__ = ("retain", "root_grad", "size", "steps")
 
-    def __init__(self, root, root_grad, steps, retain):
-        self.root, self.root_grad, self.steps, self.retain = root, root_grad, steps, retain
+    def __init__(self, root_grad, steps, size, retain):
+        self.root_grad, self.steps, self.size, self.retain = root_grad, steps, size, retain
 
 
 class Recorder:
@@ -105,24 +107,25 @@ class Recorder:
             )
         return self.node_keys[id(node)]
 
-    def backward(self, order: list, grad, retain_graph: bool) -> None:
-        root = order[-1]
-        if type(root) is AccumulateGrad:
+    def backward(self, order: list, position: dict, grad, retain_graph: bool) -> None:
+        if type(order[-1]) is AccumulateGrad:
             raise JitError("backward() on a leaf tensor cannot be captured")
         steps = []
-        for node in reversed(order):
+        for i in range(len(order) - 1, -1, -1):
+            node = order[i]
             if node.retains is not None:
                 raise JitError("retain_grad() (and track_hidden_grads) cannot be captured")
             if type(node) is AccumulateGrad:
-                steps.append((self._key(node), node.tensor, None))
+                self._key(node)
+                steps.append((i, None, node.tensor, None))
                 continue
-            parents = [
-                None if parent is None else (self._key(parent), parent.output_shape)
+            parents = tuple(
+                None if parent is None else (position[id(parent)], parent.output_shape)
                 for parent in node.parents
-            ]
-            steps.append((self._key(node), None, parents))
+            )
+            steps.append((i, self._key(node), None, parents))
         # the root gradient is ones (explicit gradients are refused), never written to
-        self.events.append(_Plan(self._key(root), grad, steps, retain_graph))
+        self.events.append(_Plan(grad, steps, len(order), retain_graph))
 
     def grad_owner(self, tensor: Tensor):
         """The leaf whose `.grad` `tensor` is, among the leaves backward reached, else None."""
@@ -150,7 +153,7 @@ class Recorder:
         """Ops whose result nothing reads and no backward needs (say, an RNN's stacked outputs
         when only its last state is used) are not replayed."""
         in_plans = {
-            key for event in self.events if type(event) is _Plan for key, _, _ in event.steps
+            step[1] for event in self.events if type(event) is _Plan for step in event.steps
         }
         live = []
         for event in reversed(self.events):
@@ -198,22 +201,22 @@ class Recorder:
 
 
 def _run_plan(plan: _Plan, functions: list) -> None:
-    grads, owned = {plan.root: plan.root_grad}, set()
-    for key, leaf, parents in plan.steps:
-        grad = grads.pop(key, None)
+    """The engine's backward walk (autograd.backward) over a recorded plan."""
+    grads, owned = [None] * plan.size, [False] * plan.size
+    grads[-1] = plan.root_grad
+    for i, index, leaf, parents in plan.steps:
+        grad = grads[i]
         if grad is None:
             continue
-        owned_grad = key in owned
-        owned.discard(key)
+        grads[i] = None
         if leaf is not None:
-            leaf._deposit_grad(grad, owned_grad)
+            leaf._deposit_grad(grad, owned[i])
             continue
-        fn = functions[key]
-        for target, parent_grad in zip(parents, fn.backward(grad)):
+        for target, parent_grad in zip(parents, functions[index].backward(grad)):
             if target is not None and parent_grad is not None:
                 accumulate(grads, owned, target[0], parent_grad, target[1])
         if not plan.retain:
-            functions[key] = None
+            functions[index] = None
 
 
 # ---------------------------------------------------------------- the public wrapper
