@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
@@ -291,6 +292,38 @@ def epoch_times(model: str = "basic") -> dict:
     return result
 
 
+def plot(result: dict, path: str) -> None:
+    """Step times per implementation and batch, and time and memory per step against T."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # a file, no display
+    import matplotlib.pyplot as plt
+
+    figure, (bars, times, memory) = plt.subplots(1, 3, figsize=(15, 4))
+    for offset, (batch, timing) in enumerate(result["steps"].items()):
+        floor = timing["numpy floor"]["median"]
+        names = list(timing)
+        ratios = [timing[name]["median"] / floor for name in names]
+        positions = [i + 0.4 * offset for i in range(len(names))]
+        bars.barh(positions, ratios, height=0.4, label=f"batch {batch}")
+    bars.set_yticks(range(len(names)), names, fontsize=7)
+    bars.axvline(1.0, color="black", linewidth=0.8)
+    bars.set_xlabel("median step time / NumPy floor")
+    bars.legend()
+    lengths = sorted(result["lengths"])
+    for name in result["lengths"][lengths[0]]:
+        row = [result["lengths"][t][name] for t in lengths]
+        times.plot(lengths, [r["median"] * 1e3 for r in row], marker="o", label=name)
+        memory.plot(lengths, [r["peak_bytes"] / 2**20 for r in row], marker="o", label=name)
+    times.set(xlabel="sequence length T", ylabel="ms per training step")
+    memory.set(xlabel="sequence length T", ylabel="peak traced MiB per step")
+    times.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    print(f"wrote {path}")
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=100)
@@ -298,6 +331,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--lengths", type=int, nargs="+", default=[28, 112, 392, 784])
     parser.add_argument("--no-epoch", action="store_true", help="skip the whole-epoch timing")
     parser.add_argument("--out", default="benchmarks/results/rnn_step.json")
+    parser.add_argument(
+        "--plot", action="store_true", help="also draw the results next to --out (matplotlib)"
+    )
     args = parser.parse_args(argv)
     result = {
         "steps": {b: step_table(b, args.repeats) for b in args.batches},
@@ -306,6 +342,8 @@ def main(argv=None) -> dict:
     if not args.no_epoch:
         result["epoch"] = epoch_times()
     write_json(args.out, result)
+    if args.plot:
+        plot(result, str(Path(args.out).with_suffix(".png")))
     return result
 
 

@@ -15,6 +15,8 @@ def test_training_step_benchmark_runs_every_variant(tmp_path):
     out = tmp_path / "step.json"
     rnn_step.main(
         ["--repeats", "2", "--batches", "8", "--lengths", "3", "6", "--no-epoch", "--out", str(out)]
+        + ["--plot"]
     )
+    assert out.with_suffix(".png").stat().st_size > 10_000
     steps = json.loads(out.read_text())["steps"]["8"]
     assert {"engine eager", "engine jit (capture + replay)", "numpy floor"} <= set(steps)
