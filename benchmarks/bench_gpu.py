@@ -2,7 +2,10 @@
 hand-written CuPy floor and, where torch is present, PyTorch (fused cuDNN, RNNCell loop, and
 the fused step captured in a CUDA graph). Batch 150 and 1024; prints a table, writes JSON.
 
-    python -m benchmarks.bench_gpu [--repeats 50]
+    python -m benchmarks.bench_gpu [--repeats 50] [--device cpu]
+
+`--device cpu` runs the same code on NumPy (PyTorch on the CPU, no graph): a dry run that
+checks the script, and every variant's loss against the floor's, on a machine without a GPU.
 """
 
 from __future__ import annotations
@@ -16,44 +19,58 @@ import tinygrad_rnn as tg
 from benchmarks import numpy_rnn
 from benchmarks.rnn_step import CLASSES, HIDDEN, INPUTS, engine_training_step
 from benchmarks.timing import measure, print_table, write_json
+from tinygrad_rnn.backend import xp_for
 
 
-def engine_step(params, x, labels, capture: bool):
-    train_step, _ = engine_training_step(params, capture, device="cuda")
-    inputs, targets = tg.Tensor(x, device="cuda"), tg.Tensor(labels, device="cuda")
-    return lambda: train_step(inputs, targets)
+def engine_step(params, x, labels, capture: bool, device: str):
+    train_step, _ = engine_training_step(params, capture, device=device)
+    inputs, targets = tg.Tensor(x, device=device), tg.Tensor(labels, device=device)
+    return lambda: train_step(inputs, targets).item()
 
 
-def floor_step(params, x, labels):
-    import cupy
-
-    params = {k: cupy.asarray(v) for k, v in params.items()}
-    x, labels, state = cupy.asarray(x), cupy.asarray(labels), {}
+def floor_step(params, x, labels, device: str):
+    xp = xp_for(device)
+    params = {k: xp.asarray(v) for k, v in params.items()}
+    x, labels, state = xp.asarray(x), xp.asarray(labels), {}
     return lambda: numpy_rnn.training_step(params, state, x, labels)
 
 
-def torch_steps(params, x, labels) -> dict:
+def torch_steps(params, x, labels, device: str) -> dict:
     try:
         import torch
     except ImportError:
         return {}
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    x, labels = torch.from_numpy(x).cuda(), torch.from_numpy(labels).cuda()
+    x, labels = torch.from_numpy(x).to(device), torch.from_numpy(labels).to(device)
 
     def build(kind):
         recurrent = (
             torch.nn.RNN(INPUTS, HIDDEN, batch_first=True)
             if kind != "cell"
             else torch.nn.RNNCell(INPUTS, HIDDEN)
-        ).cuda()
-        dense = torch.nn.Linear(HIDDEN, CLASSES).cuda()
+        )
+        recurrent, dense = recurrent.to(device), torch.nn.Linear(HIDDEN, CLASSES).to(device)
         modules = torch.nn.ModuleList([recurrent, dense])
         optimizer = torch.optim.Adam(modules.parameters(), lr=1e-3, capturable=kind == "graph")
 
+        @torch.no_grad()
+        def start_over():
+            """The weights every variant starts from, and a fresh Adam state."""
+            suffix = "_l0" if kind != "cell" else ""
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(recurrent, name + suffix).copy_(torch.from_numpy(params[name]))
+            dense.weight.copy_(torch.from_numpy(params["weight_out"]))
+            dense.bias.copy_(torch.from_numpy(params["bias_out"]))
+            for state in optimizer.state.values():
+                for value in state.values():
+                    value.zero_()
+
+        start_over()
+
         def forward(inputs):
             if kind == "cell":
-                h = torch.zeros(inputs.shape[0], HIDDEN, device="cuda")
+                h = torch.zeros(inputs.shape[0], HIDDEN, device=device)
                 for t in range(inputs.shape[1]):
                     h = recurrent(inputs[:, t], h)
                 return dense(h)
@@ -67,7 +84,7 @@ def torch_steps(params, x, labels) -> dict:
             return loss
 
         if kind != "graph":
-            return step
+            return lambda: step().item()
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
@@ -76,41 +93,46 @@ def torch_steps(params, x, labels) -> dict:
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            step()
-        return graph.replay
+            loss = step()
+        start_over()  # the warm-up steps moved the weights; the graph reads them in place
 
-    return {
-        "torch fused cuDNN, eager": build("fused"),
+        def replay():
+            graph.replay()
+            return loss.item()
+
+        return replay
+
+    variants = {
+        "torch fused, eager": build("fused"),
         "torch RNNCell loop, eager": build("cell"),
-        "torch fused, CUDA graph": build("graph"),
     }
+    if device == "cuda":
+        variants["torch fused, CUDA graph"] = build("graph")
+    return variants
 
 
-def synchronized(fn):
-    import cupy
+def table(batch: int, repeats: int, device: str) -> dict:
+    """Every variant's first-step loss checked against the floor's, then the timings.
 
-    def run():
-        fn()
-        cupy.cuda.Device().synchronize()
-
-    return run
-
-
-def table(batch: int, repeats: int) -> dict:
+    Each call ends with the loss read back (`.item()`), which waits for the GPU to finish.
+    """
     rng = np.random.default_rng(batch)
     params = numpy_rnn.init_params(INPUTS, HIDDEN, CLASSES, seed=1)
     x = rng.random((batch, 28, INPUTS), dtype=np.float32)
     labels = rng.integers(0, CLASSES, batch)
     variants = {
-        "engine eager": engine_step(params, x, labels, False),
-        "engine jit": engine_step(params, x, labels, True),
-        "cupy floor": floor_step(params, x, labels),
-        **torch_steps(params, x, labels),
+        "engine eager": engine_step(params, x, labels, False, device),
+        "engine jit": engine_step(params, x, labels, True, device),
+        "floor": floor_step(params, x, labels, device),
+        **torch_steps(params, x, labels, device),
     }
-    timing = measure({k: synchronized(v) for k, v in variants.items()}, repeats)
-    floor = timing["cupy floor"]["median"]
+    losses = {name: step() for name, step in variants.items()}
+    for name, loss in losses.items():
+        np.testing.assert_allclose(loss, losses["floor"], rtol=1e-4, err_msg=name)
+    timing = measure(variants, repeats)
+    floor = timing["floor"]["median"]
     print_table(
-        f"GPU training step, batch {batch} (ms)",
+        f"training step on {device}, batch {batch} (ms; floor: hand-written, no autograd)",
         ["implementation", "median", "vs floor"],
         [[k, f"{t['median'] * 1e3:.3f}", f"{t['median'] / floor:.2f}x"] for k, t in timing.items()],
     )
@@ -121,11 +143,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--out", default="benchmarks/results/gpu.json")
+    parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    parser.add_argument("--batches", type=int, nargs="+", default=[150, 1024])
     args = parser.parse_args(argv)
-    if not tg.cuda_is_available():
+    if args.device == "cuda" and not tg.cuda_is_available():
         print("no CUDA device: nothing to measure")
         return 0
-    write_json(args.out, {batch: table(batch, args.repeats) for batch in (150, 1024)})
+    tables = {batch: table(batch, args.repeats, args.device) for batch in args.batches}
+    write_json(args.out, tables)
     return 0
 
 

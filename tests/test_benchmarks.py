@@ -2,7 +2,7 @@
 
 import json
 
-from benchmarks import bench_engine, rnn_step
+from benchmarks import bench_engine, bench_gpu, rnn_step
 
 
 def test_engine_benchmark_runs_and_checks_the_gradients(tmp_path):
@@ -20,3 +20,10 @@ def test_training_step_benchmark_runs_every_variant(tmp_path):
     assert out.with_suffix(".png").stat().st_size > 10_000
     steps = json.loads(out.read_text())["steps"]["8"]
     assert {"engine eager", "engine jit (capture + replay)", "numpy floor"} <= set(steps)
+
+
+def test_gpu_benchmark_dry_runs_on_the_cpu_with_every_loss_checked(tmp_path):
+    out = tmp_path / "gpu.json"
+    bench_gpu.main(["--device", "cpu", "--repeats", "2", "--batches", "8", "--out", str(out)])
+    timing = json.loads(out.read_text())["8"]
+    assert {"engine eager", "engine jit", "floor"} <= set(timing)
