@@ -192,9 +192,8 @@ def step_table(batch: int, repeats: int) -> dict:
     labels = rng.integers(0, CLASSES, batch)
     check_equal(make_variants(params), x, labels)
     variants = make_variants(params)
-    timing = measure(
-        {name: (lambda s=step: s(x, labels)) for name, (step, _) in variants.items()}, repeats
-    )
+    calls = {name: (lambda s=step: s(x, labels)) for name, (step, _) in variants.items()}
+    timing = measure(calls, repeats, settle=1)  # NumPy and PyTorch each warm their threads
     floor = timing["numpy floor"]["median"]
     rows = [
         [

@@ -9,14 +9,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def measure(variants: dict[str, Callable[[], object]], repeats: int, warmup: int = 3) -> dict:
-    """Median, min and max seconds per call of each variant, calls interleaved round-robin."""
+def measure(
+    variants: dict[str, Callable[[], object]], repeats: int, warmup: int = 3, settle: int = 0
+) -> dict:
+    """Median, min and max seconds per call of each variant, calls interleaved round-robin.
+
+    `settle` untimed calls of a variant precede each timed one: on a machine with few cores,
+    the thread pool of the library the previous variant used (PyTorch's OpenMP, NumPy's
+    OpenBLAS) keeps spinning for milliseconds after its last call and slows whatever runs next.
+    """
     for fn in variants.values():
         for _ in range(warmup):
             fn()
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeats):
         for name, fn in variants.items():
+            for _ in range(settle):
+                fn()
             start = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - start)
