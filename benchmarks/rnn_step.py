@@ -298,20 +298,21 @@ def plot(result: dict, path: str) -> None:
     matplotlib.use("Agg")  # a file, no display
     import matplotlib.pyplot as plt
 
-    figure, (bars, times, memory) = plt.subplots(1, 3, figsize=(15, 4))
+    figure, (bars, times, memory) = plt.subplots(1, 3, figsize=(16, 4))
     for offset, (batch, timing) in enumerate(result["steps"].items()):
         floor = timing["numpy floor"]["median"]
         names = list(timing)
         ratios = [timing[name]["median"] / floor for name in names]
         positions = [i + 0.4 * offset for i in range(len(names))]
         bars.barh(positions, ratios, height=0.4, label=f"batch {batch}")
-    bars.set_yticks(range(len(names)), names, fontsize=7)
+    bars.set_yticks([i + 0.2 * (len(result["steps"]) - 1) for i in range(len(names))], names)
     bars.axvline(1.0, color="black", linewidth=0.8)
     bars.set_xlabel("median step time / NumPy floor")
     bars.legend()
-    lengths = sorted(result["lengths"])
-    for name in result["lengths"][lengths[0]]:
-        row = [result["lengths"][t][name] for t in lengths]
+    sweep = {int(t): row for t, row in result["lengths"].items()}  # JSON keys are strings
+    lengths = sorted(sweep)
+    for name in sweep[lengths[0]]:
+        row = [sweep[t][name] for t in lengths]
         times.plot(lengths, [r["median"] * 1e3 for r in row], marker="o", label=name)
         memory.plot(lengths, [r["peak_bytes"] / 2**20 for r in row], marker="o", label=name)
     times.set(xlabel="sequence length T", ylabel="ms per training step")
