@@ -116,7 +116,7 @@ class Recorder:
             if node.retains is not None:
                 raise JitError("retain_grad() (and track_hidden_grads) cannot be captured")
             if type(node) is AccumulateGrad:
-                self._key(node)
+                self._key(node)  # registers the leaf, for grad_owner
                 steps.append((i, None, node.tensor, None))
                 continue
             parents = tuple(
