@@ -17,7 +17,14 @@ import numpy as np
 
 import tinygrad_rnn as tg
 from benchmarks import numpy_rnn
-from benchmarks.rnn_step import CLASSES, HIDDEN, INPUTS, engine_training_step
+from benchmarks.rnn_step import (
+    CLASSES,
+    HIDDEN,
+    INPUTS,
+    engine_training_step,
+    load_torch_weights,
+    torch_model,
+)
 from benchmarks.timing import measure, print_table, write_json
 from tinygrad_rnn.backend import xp_for
 
@@ -45,36 +52,19 @@ def torch_steps(params, x, labels, device: str) -> dict:
     x, labels = torch.from_numpy(x).to(device), torch.from_numpy(labels).to(device)
 
     def build(kind):
-        recurrent = (
-            torch.nn.RNN(INPUTS, HIDDEN, batch_first=True)
-            if kind != "cell"
-            else torch.nn.RNNCell(INPUTS, HIDDEN)
-        )
-        recurrent, dense = recurrent.to(device), torch.nn.Linear(HIDDEN, CLASSES).to(device)
+        recurrent, dense, forward = torch_model("cell" if kind == "cell" else "fused", device)
         modules = torch.nn.ModuleList([recurrent, dense])
         optimizer = torch.optim.Adam(modules.parameters(), lr=1e-3, capturable=kind == "graph")
 
         @torch.no_grad()
         def start_over():
             """The weights every variant starts from, and a fresh Adam state."""
-            suffix = "_l0" if kind != "cell" else ""
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                getattr(recurrent, name + suffix).copy_(torch.from_numpy(params[name]))
-            dense.weight.copy_(torch.from_numpy(params["weight_out"]))
-            dense.bias.copy_(torch.from_numpy(params["bias_out"]))
+            load_torch_weights(recurrent, dense, params)
             for state in optimizer.state.values():
                 for value in state.values():
                     value.zero_()
 
         start_over()
-
-        def forward(inputs):
-            if kind == "cell":
-                h = torch.zeros(inputs.shape[0], HIDDEN, device=device)
-                for t in range(inputs.shape[1]):
-                    h = recurrent(inputs[:, t], h)
-                return dense(h)
-            return dense(recurrent(inputs)[1][0])
 
         def step():
             loss = torch.nn.functional.cross_entropy(forward(x), labels)

@@ -89,48 +89,59 @@ def floor_variant(params: dict):
     return step, lambda: _engine_names(params)
 
 
+RECURRENT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def torch_model(kind: str, device: str = "cpu"):
+    """PyTorch's version of the book's model, `kind` "fused" (nn.RNN) or "cell" (an
+    nn.RNNCell loop over time): (recurrent module, dense layer, forward(x))."""
+    import torch
+
+    dense = torch.nn.Linear(HIDDEN, CLASSES).to(device)
+    if kind == "fused":
+        recurrent = torch.nn.RNN(INPUTS, HIDDEN, batch_first=True).to(device)
+        return recurrent, dense, lambda x: dense(recurrent(x)[1][0])
+    recurrent = torch.nn.RNNCell(INPUTS, HIDDEN).to(device)
+
+    def forward(x):
+        h = torch.zeros(x.shape[0], HIDDEN, device=device)
+        for t in range(x.shape[1]):
+            h = recurrent(x[:, t], h)
+        return dense(h)
+
+    return recurrent, dense, forward
+
+
+def _torch_suffix(recurrent) -> str:
+    return "_l0" if hasattr(recurrent, "weight_ih_l0") else ""
+
+
+def load_torch_weights(recurrent, dense, params: dict) -> None:
+    """Copy the floor's weights (PyTorch's layout, NumPy arrays) into the torch modules."""
+    import torch
+
+    with torch.no_grad():
+        for name in RECURRENT_NAMES:
+            getattr(recurrent, name + _torch_suffix(recurrent)).copy_(
+                torch.from_numpy(params[name])
+            )
+        dense.weight.copy_(torch.from_numpy(params["weight_out"]))
+        dense.bias.copy_(torch.from_numpy(params["bias_out"]))
+
+
 def torch_variants(params: dict) -> dict:
     try:
         import torch
     except ImportError:
         return {}
     torch.set_num_threads(max(1, torch.get_num_threads()))
-
-    def fused():
-        rnn, dense = (
-            torch.nn.RNN(INPUTS, HIDDEN, batch_first=True),
-            torch.nn.Linear(HIDDEN, CLASSES),
-        )
-        return rnn, dense, lambda x: dense(rnn(x)[1][0])
-
-    def cell_loop():
-        cell, dense = torch.nn.RNNCell(INPUTS, HIDDEN), torch.nn.Linear(HIDDEN, CLASSES)
-
-        def forward(x):
-            h = torch.zeros(x.shape[0], HIDDEN)
-            for t in range(x.shape[1]):
-                h = cell(x[:, t], h)
-            return dense(h)
-
-        return cell, dense, forward
-
     variants = {}
-    for name, make in (
-        ("torch eager, fused nn.RNN", fused),
-        ("torch eager, RNNCell loop", cell_loop),
+    for name, kind in (
+        ("torch eager, fused nn.RNN", "fused"),
+        ("torch eager, RNNCell loop", "cell"),
     ):
-        recurrent, dense, forward = make()
-        suffix = "_l0" if isinstance(recurrent, torch.nn.RNN) else ""
-        with torch.no_grad():
-            for ours, theirs in (
-                ("weight_ih", "weight_ih"),
-                ("weight_hh", "weight_hh"),
-                ("bias_ih", "bias_ih"),
-                ("bias_hh", "bias_hh"),
-            ):
-                getattr(recurrent, theirs + suffix).copy_(torch.from_numpy(params[ours]))
-            dense.weight.copy_(torch.from_numpy(params["weight_out"]))
-            dense.bias.copy_(torch.from_numpy(params["bias_out"]))
+        recurrent, dense, forward = torch_model(kind)
+        load_torch_weights(recurrent, dense, params)
         modules = torch.nn.ModuleList([recurrent, dense])
         optimizer = torch.optim.Adam(modules.parameters(), lr=1e-3)
 
@@ -143,14 +154,9 @@ def torch_variants(params: dict) -> dict:
             optimizer.step()
             return loss.item()
 
-        def weights(recurrent=recurrent, dense=dense, suffix=suffix):
-            names = {
-                "weight_ih": "weight_ih",
-                "weight_hh": "weight_hh",
-                "bias_ih": "bias_ih",
-                "bias_hh": "bias_hh",
-            }
-            out = {k: getattr(recurrent, v + suffix).detach().numpy() for k, v in names.items()}
+        def weights(recurrent=recurrent, dense=dense):
+            suffix = _torch_suffix(recurrent)
+            out = {k: getattr(recurrent, k + suffix).detach().numpy() for k in RECURRENT_NAMES}
             out.update(
                 weight_out=dense.weight.detach().numpy(), bias_out=dense.bias.detach().numpy()
             )
