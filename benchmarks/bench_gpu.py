@@ -32,7 +32,12 @@ from tinygrad_rnn.backend import xp_for
 def engine_step(params, x, labels, capture: bool, device: str):
     train_step, _ = engine_training_step(params, capture, device=device)
     inputs, targets = tg.Tensor(x, device=device), tg.Tensor(labels, device=device)
-    return lambda: train_step(inputs, targets).item()
+
+    def step():
+        return train_step(inputs, targets).item()
+
+    step.train_step = train_step
+    return step
 
 
 def floor_step(params, x, labels, device: str):
@@ -120,6 +125,8 @@ def table(batch: int, repeats: int, device: str) -> dict:
     for name, loss in losses.items():
         np.testing.assert_allclose(loss, losses["floor"], rtol=1e-4, err_msg=name)
     timing = measure(variants, repeats)
+    graphed = variants["engine jit"].train_step.graphed
+    print(f"engine jit replays as CUDA graphs: {'yes' if graphed else 'no'}")
     floor = timing["floor"]["median"]
     print_table(
         f"training step on {device}, batch {batch} (ms; floor: hand-written, no autograd)",

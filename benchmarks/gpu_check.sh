@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # On a machine with a CUDA GPU and CuPy: the GPU tests, then the GPU benchmark (table last).
+# Logs go to $OUT (or benchmarks/results) as well as the terminal.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+logs="${OUT:-benchmarks/results}"
+mkdir -p "$logs"
+python -c "import cupy, numpy; print('cupy', cupy.__version__, 'numpy', numpy.__version__,
+  'CUDA runtime', cupy.cuda.runtime.runtimeGetVersion(), cupy.cuda.Device().pci_bus_id)"
+workers=()
+python -c "import xdist" 2>/dev/null && workers=(-n 4)
 status=0
-timeout 200 python -m pytest -q -m gpu -p no:cacheprovider tests/test_gpu.py || status=$?
-timeout 90 python -m benchmarks.bench_gpu --repeats 30 || status=$?
+timeout 240 python -m pytest -q -m gpu -p no:cacheprovider "${workers[@]}" -rfE \
+  tests/test_gpu.py tests/test_gpu_training.py 2>&1 | tee "$logs/gpu_tests.log" | tail -n 60 \
+  || status=1
+timeout 150 python -m benchmarks.bench_gpu --repeats 30 --out "$logs/gpu.json" 2>&1 \
+  | tee "$logs/gpu_bench.log" || status=1
 exit "$status"

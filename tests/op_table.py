@@ -293,6 +293,7 @@ CASES = [
     OpCase("log", tg.Tensor.log, np.log, unary(0.1, 3.0)),
     OpCase("sqrt", tg.Tensor.sqrt, np.sqrt, unary(0.1, 3.0)),
     OpCase("tanh", tg.Tensor.tanh, np.tanh, unary()),
+    OpCase("add_tanh", F.add_tanh, lambda a, b: np.tanh(a + b), binary()),
     OpCase("sigmoid", tg.Tensor.sigmoid, lambda a: 1 / (1 + np.exp(-a)), unary(-8.0, 8.0)),
     OpCase(
         "relu",

@@ -30,6 +30,7 @@ class Function:
     retains = None  # a weak reference to the output tensor once it calls retain_grad()
     differentiable = True  # False: the output never requires grad (comparisons, argmax)
     pure = True  # False: forward has an effect (a check that raises), so jit never drops it
+    capturable = True  # False: a CUDA graph cannot hold it (a copy between devices)
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError

@@ -19,6 +19,11 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
+def add_tanh(a: Tensor, b: Tensor) -> Tensor:
+    """tanh(a + b) as one op (one fused kernel on a GPU): an RNN cell's update; a, b broadcast."""
+    return _apply(ops.AddTanh, a, b)
+
+
 def sigmoid(x: Tensor) -> Tensor:
     return x.sigmoid()
 

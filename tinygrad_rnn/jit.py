@@ -24,6 +24,7 @@ The rules, so that a replay never silently differs from running fn:
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
@@ -171,37 +172,49 @@ class Recorder:
 
     # ------------------------------------------------------------ replay
 
-    def replay(self, arguments: list[Tensor]) -> list:
+    def start(self, arguments: list) -> tuple[list, list]:
+        """The value of every slot (the arguments' arrays filled in) and every op's Function."""
         values = [None] * len(self.devices)
-        for slot, tensor in zip(self.arguments, arguments):
-            values[slot] = tensor.data
-        functions = [None] * self.ops
+        for slot, array in zip(self.arguments, arguments):
+            values[slot] = array
+        return values, [None] * self.ops
+
+    def replay(self, arguments: list[Tensor]) -> list:
+        values, functions = self.start([t.data for t in arguments])
         for event in self.events:
-            if type(event) is _Op:
-                arrays = [
-                    values[x] if kind == SLOT else x.data if kind == EXTERNAL else x
-                    for kind, x in event.sources
-                ]
-                fn = event.cls()
-                data = fn.forward(*arrays, **event.kwargs)
-                if isinstance(data, np.generic):
-                    data = np.asarray(data)
-                values[event.out] = data
-                for slot in event.release:
-                    values[slot] = None
-                if event.needs is not None:
-                    fn.needs_input_grad = event.needs
-                    functions[event.index] = fn
-            elif type(event) is _Plan:
-                _run_plan(event, functions)
-            else:
-                method, args, kwargs = event
-                method(*args, **kwargs)
+            run_event(event, values, functions)
         return values
 
 
-def _run_plan(plan: _Plan, functions: list) -> None:
-    """The engine's backward walk (autograd.backward) over a recorded plan."""
+def run_event(event, values: list, functions: list, deposit=None) -> None:
+    """Replay one recorded event: an op, a backward plan, or a replayable call."""
+    if type(event) is _Op:
+        arrays = [
+            values[x] if kind == SLOT else x.data if kind == EXTERNAL else x
+            for kind, x in event.sources
+        ]
+        fn = event.cls()
+        data = fn.forward(*arrays, **event.kwargs)
+        if isinstance(data, np.generic):
+            data = np.asarray(data)
+        values[event.out] = data
+        for slot in event.release:
+            values[slot] = None
+        if event.needs is not None:
+            fn.needs_input_grad = event.needs
+            functions[event.index] = fn
+    elif type(event) is _Plan:
+        _run_plan(event, functions, deposit)
+    else:
+        method, args, kwargs = event
+        method(*args, **kwargs)
+
+
+def _run_plan(plan: _Plan, functions: list, deposit=None) -> None:
+    """The engine's backward walk (autograd.backward) over a recorded plan.
+
+    A leaf's gradient goes to `leaf._deposit_grad`, or to `deposit(leaf, grad, owned)` if given.
+    """
     grads, owned = [None] * plan.size, [False] * plan.size
     grads[-1] = plan.root_grad
     for i, index, leaf, parents in plan.steps:
@@ -210,7 +223,10 @@ def _run_plan(plan: _Plan, functions: list) -> None:
             continue
         grads[i] = None
         if leaf is not None:
-            leaf._deposit_grad(grad, owned[i])
+            if deposit is None:
+                leaf._deposit_grad(grad, owned[i])
+            else:
+                deposit(leaf, grad, owned[i])
             continue
         for target, parent_grad in zip(parents, functions[index].backward(grad)):
             if target is not None and parent_grad is not None:
@@ -277,11 +293,23 @@ def _rebuild_output(description, values: list, devices: list):
     return kind(*items) if hasattr(kind, "_fields") else kind(items)  # namedtuples too
 
 
+class _Record:
+    """One captured signature: its recorder, how to rebuild fn's output, and its CUDA graphs."""
+
+    __slots__ = ("graph", "graph_error", "output", "recorder", "replays")
+
+    def __init__(self, recorder: Recorder, output):
+        self.recorder, self.output, self.replays = recorder, output, 0
+        self.graph = None
+        self.graph_error = None if "cuda" in recorder.devices else "not on a CUDA device"
+
+
 class Jitted:
     """fn, captured once per input signature and replayed after that (see the module docs)."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, cuda_graphs: bool = True):
         self.fn = fn
+        self.cuda_graphs = cuda_graphs
         self.records: dict = {}
         functools.update_wrapper(self, fn)
 
@@ -290,9 +318,8 @@ class Jitted:
         key = (_flatten(args, tensors), _flatten(kwargs, tensors), _GradMode.enabled)
         record = self.records.get(key)
         if record is not None:
-            recorder, output = record
-            values = recorder.replay(tensors)
-            return _rebuild_output(output, values, recorder.devices)
+            values = self._replay(record, tensors)
+            return _rebuild_output(record.output, values, record.recorder.devices)
         if Capture.recorder is not None:
             raise JitError("a jitted function cannot be captured inside another one")
         recorder = Recorder(tensors)
@@ -303,13 +330,46 @@ class Jitted:
             Capture.recorder = None
         output = _describe_output(result, recorder)
         recorder.finish(output)
-        self.records[key] = (recorder, output)
+        self.records[key] = _Record(recorder, output)
         return result
+
+    def _replay(self, record: _Record, tensors: list) -> list:
+        """A plain replay, or on "cuda" (from the second replay on, once every kernel has been
+        compiled and loaded) a launch of the record's CUDA graphs; see cuda_graph.py."""
+        record.replays += 1
+        if record.graph is not None and record.graph.stale():
+            record.graph = None  # a tensor it reads has a new array: capture anew
+        if record.graph is None and record.replays > 1 and self._graphs_wanted(record):
+            from .cuda_graph import CaptureError, GraphReplay
+
+            outputs: set = set()
+            _output_slots(record.output, outputs)
+            try:
+                record.graph = GraphReplay(record.recorder, tensors, outputs)
+            except CaptureError as error:
+                record.graph_error = str(error)
+                warnings.warn(
+                    f"jit replays {getattr(self.fn, '__name__', 'fn')} without CUDA graphs: "
+                    f"{error}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+        if record.graph is not None:
+            return record.graph.run(tensors)
+        return record.recorder.replay(tensors)
+
+    def _graphs_wanted(self, record: _Record) -> bool:
+        return self.cuda_graphs and record.graph_error is None
 
     @property
     def captures(self) -> int:
         """How many input signatures have been captured."""
         return len(self.records)
+
+    @property
+    def graphed(self) -> int:
+        """How many captured signatures replay as CUDA graphs."""
+        return sum(record.graph is not None for record in self.records.values())
 
     def reset(self) -> None:
         """Forget every capture: call it after changing Python state that fn reads (say,
@@ -317,6 +377,12 @@ class Jitted:
         self.records.clear()
 
 
-def jit(fn):
-    """Capture `fn` (tensors in, tensors out) on its first call, replay it on the next ones."""
-    return Jitted(fn)
+def jit(fn=None, *, cuda_graphs: bool = True):
+    """Capture `fn` (tensors in, tensors out) on its first call, replay it on the next ones.
+
+    On "cuda", replays run as CUDA graphs unless `cuda_graphs=False` (see cuda_graph.py).
+    Usable as `@jit` or `@jit(cuda_graphs=False)`.
+    """
+    if fn is None:
+        return functools.partial(jit, cuda_graphs=cuda_graphs)
+    return Jitted(fn, cuda_graphs)

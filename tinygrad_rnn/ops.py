@@ -11,7 +11,8 @@ import itertools
 import numpy as np
 
 from .autograd import Function, PartialGrad
-from .backend import device_of, get_array_module, to_device
+from .backend import device_of, get_array_module, matmul, to_device
+from .fused import kernel
 
 # ---------------------------------------------------------------- elementwise, two inputs
 
@@ -99,13 +100,13 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a @ b
+        return matmul(a, b)
 
     def backward(self, grad):
         a, b = self.a, self.b
         need_a, need_b = self.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common case, kept lean
-            return grad @ b.T if need_a else None, a.T @ grad if need_b else None
+            return matmul(grad, b.T) if need_a else None, matmul(a.T, grad) if need_b else None
         xp = get_array_module(grad)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -113,10 +114,10 @@ class MatMul(Function):
         grad = xp.expand_dims(grad, -2) if a.ndim == 1 else grad
         grad_a = grad_b = None
         if need_a:
-            grad_a = grad @ xp.swapaxes(b2, -1, -2)
+            grad_a = matmul(grad, xp.swapaxes(b2, -1, -2))
             grad_a = grad_a.reshape((*grad_a.shape[:-2], -1)) if a.ndim == 1 else grad_a
         if need_b:
-            grad_b = xp.swapaxes(a2, -1, -2) @ grad
+            grad_b = matmul(xp.swapaxes(a2, -1, -2), grad)
             grad_b = grad_b.reshape((*grad_b.shape[:-2], -1)) if b.ndim == 1 else grad_b
         return grad_a, grad_b
 
@@ -215,15 +216,36 @@ class Sqrt(Function):
         return (grad / (2 * self.out),)
 
 
+def _tanh_slope(out, grad):
+    """grad * (1 - out**2): the gradient through out = tanh(x)."""
+    fused = kernel("tanh_backward", out, grad)
+    if fused is not None:
+        return fused(out, grad)
+    slope = 1 - out * out
+    slope *= grad  # in place: one array fewer to allocate and fill at every time step
+    return slope
+
+
 class Tanh(Function):
     def forward(self, a):
         self.out = get_array_module(a).tanh(a)
         return self.out
 
     def backward(self, grad):
-        slope = 1 - self.out * self.out
-        slope *= grad  # in place: one array fewer to allocate and fill at every time step
-        return (slope,)
+        return (_tanh_slope(self.out, grad),)
+
+
+class AddTanh(Function):
+    """tanh(a + b): an RNN cell's update as one op (and one fused kernel on a GPU)."""
+
+    def forward(self, a, b):
+        fused = kernel("add_tanh", a, b)
+        self.out = fused(a, b) if fused is not None else get_array_module(a).tanh(a + b)
+        return self.out
+
+    def backward(self, grad):
+        slope = _tanh_slope(self.out, grad)
+        return slope, slope
 
 
 class Sigmoid(Function):
@@ -281,6 +303,8 @@ class Cast(Function):
 
 
 class ToDevice(Function):
+    capturable = False
+
     def forward(self, a, device):
         self.device = device_of(a)
         return to_device(a, device)

@@ -29,8 +29,9 @@ from .utils import detach_state
 
 def rnn_step(projected: Tensor, h: Tensor, w_hh_t: Tensor, nonlinearity: str) -> Tensor:
     """h' = act(projected + h @ W_hh^T); `projected` = x @ W_ih^T + biases, (B, H)."""
-    z = projected + h @ w_hh_t
-    return z.tanh() if nonlinearity == "tanh" else z.relu()
+    if nonlinearity == "tanh":
+        return F.add_tanh(projected, h @ w_hh_t)
+    return (projected + h @ w_hh_t).relu()
 
 
 def lstm_step(projected: Tensor, state, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
