@@ -11,9 +11,9 @@ python -c "import cupy, numpy; print('cupy', cupy.__version__, 'numpy', numpy.__
 workers=()
 python -c "import xdist" 2>/dev/null && workers=(-n 4)
 status=0
-timeout 240 python -m pytest -q -m gpu -p no:cacheprovider "${workers[@]}" -rfE \
+timeout 200 python -m pytest -q -m gpu -p no:cacheprovider "${workers[@]}" -rfE \
   tests/test_gpu.py tests/test_gpu_training.py 2>&1 | tee "$logs/gpu_tests.log" | tail -n 60 \
   || status=1
-timeout 150 python -m benchmarks.bench_gpu --repeats 30 --out "$logs/gpu.json" 2>&1 \
+timeout 120 python -m benchmarks.bench_gpu --repeats 30 --out "$logs/gpu.json" 2>&1 \
   | tee "$logs/gpu_bench.log" || status=1
 exit "$status"
