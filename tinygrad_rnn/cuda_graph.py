@@ -10,8 +10,9 @@ accumulation behave as in eager mode.
 What a graph needs, and what happens without it:
 - every op must be capturable: no host synchronisation (reading a value, copying between
   devices). An op that only checks its input on the host (cross_entropy's label check) runs
-  before the launches when what it checks is an argument. Anything else makes the capture
-  fail, and the record is replayed without graphs (jit warns, saying why);
+  outside the graphs, on a stream of its own, when what it checks is an argument; it raises
+  before any replayable call or gradient changes what the user sees. Anything else makes the
+  capture fail, and the record is replayed without graphs (jit warns, saying why);
 - the graph reads fixed device addresses: the arguments are copied into buffers of its own at
   every call, and every other tensor it reads (parameters, constants) must keep its array, as
   in-place updates do. A replaced array is noticed before the launch: at the start of a call
@@ -47,6 +48,8 @@ class GraphReplay:
 
         self.pool = cupy.cuda.MemoryPool()  # the graphs' memory: used by nothing else
         self.stream = cupy.cuda.Stream(non_blocking=True)
+        self.check_stream = cupy.cuda.Stream(non_blocking=True)
+        self.copied = cupy.cuda.Event(disable_timing=True)  # the arguments are in place
         with cupy.cuda.using_allocator(self.pool.malloc):
             self.buffers = [tensor.data.copy() for tensor in arguments]
         self.outputs = outputs
@@ -118,17 +121,16 @@ class GraphReplay:
         return any(tensor.data is not array for tensor, array in self.reads.values())
 
     def run(self, arguments: list) -> list:
-        """Copy the arguments in, check them, launch the graphs and run the calls in order."""
+        """Copy the arguments in, launch the graphs and run the calls in order; the checks run
+        while the first graph computes, and before anything changes a tensor the user sees."""
         for buffer, tensor in zip(self.buffers, arguments):
             buffer[...] = tensor.data
-        for cls, sources, kwargs in self.checks:
-            arrays = [
-                arguments[x].data if kind == SLOT else x.data if kind == EXTERNAL else x
-                for kind, x in sources
-            ]
-            cls().forward(*arrays, **kwargs)
+        self.copied.record()
+        unchecked = bool(self.checks)
         for step in self.steps:
             if type(step) is not _Segment:
+                if unchecked:
+                    unchecked = self._check(arguments)
                 method, args, kwargs = step
                 method(*args, **kwargs)
                 continue
@@ -137,10 +139,25 @@ class GraphReplay:
                     "a replayable call replaced the array of a tensor that the step reads; "
                     "update tensors in place (param.data[...] = ...) inside a jitted step"
                 )
-            step.graph.launch()
+            step.graph.launch()  # writes only the graphs' own memory
+            if unchecked:
+                unchecked = self._check(arguments)
             for leaf, grad, owned in step.deposits:
                 leaf._deposit_grad(grad, owned)
         values = list(self.values)
         for slot in self.outputs:
             values[slot] = values[slot].copy()
         return values
+
+    def _check(self, arguments: list) -> bool:
+        """Run the host checks on a stream of their own, so waiting for their answer does not
+        wait for a graph already launched. Returns False (nothing left unchecked)."""
+        with self.check_stream:
+            self.check_stream.wait_event(self.copied)
+            for cls, sources, kwargs in self.checks:
+                arrays = [
+                    arguments[x].data if kind == SLOT else x.data if kind == EXTERNAL else x
+                    for kind, x in sources
+                ]
+                cls().forward(*arrays, **kwargs)
+        return False

@@ -7,6 +7,7 @@ devices. Backward returns gradients shaped like the broadcast output; the engine
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -66,7 +67,10 @@ class Pow(Function):
         grad_a = grad * self.b * self.a ** (self.b - 1) if need_a else None
         grad_b = None
         if need_b:
-            safe_log = xp.log(xp.where(self.a > 0, self.a, 1)).astype(grad.dtype)
+            if hasattr(self.a, "shape"):
+                safe_log = xp.log(xp.where(self.a > 0, self.a, 1)).astype(grad.dtype)
+            else:  # a Python number (2.0 ** x): CuPy's where takes no scalar condition
+                safe_log = math.log(self.a) if self.a > 0 else 0.0
             grad_b = grad * self.out * safe_log
         return grad_a, grad_b
 
@@ -164,7 +168,8 @@ class CheckLabels(Function):
 
     def forward(self, labels, classes):
         if labels.size:
-            low, high = int(labels.min()), int(labels.max())
+            low, high = labels.min(), labels.max()  # both queued before one wait on a GPU
+            low, high = int(low), int(high)
             if low < 0 or high >= classes:
                 raise ValueError(
                     f"labels must lie in [0, {classes}), found values in [{low}, {high}]"
@@ -240,7 +245,11 @@ class AddTanh(Function):
 
     def forward(self, a, b):
         fused = kernel("add_tanh", a, b)
-        self.out = fused(a, b) if fused is not None else get_array_module(a).tanh(a + b)
+        if fused is not None:
+            self.out = fused(a, b)
+        else:
+            z, xp = a + b, get_array_module(a)  # z is fresh: tanh may overwrite it
+            self.out = xp.tanh(z, out=z) if getattr(z, "ndim", 0) else xp.tanh(z)
         return self.out
 
     def backward(self, grad):

@@ -43,6 +43,8 @@ def _apply(fn_cls, *inputs, **kwargs) -> Tensor:
             arrays.append(x)
     fn = fn_cls()
     data = fn.forward(*arrays, **kwargs)
+    if fn_cls is ops.ToDevice:
+        device = kwargs["device"]
     if type(data) is not np.ndarray and isinstance(data, np.generic):
         data = np.asarray(data)  # NumPy reduces to scalars; keep 0-d arrays instead
     if not (requires_grad and _GradMode.enabled and fn_cls.differentiable):
