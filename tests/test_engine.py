@@ -230,3 +230,38 @@ def test_cross_entropy_with_huge_spread_is_finite():
     np.testing.assert_allclose(loss.item(), (0.0 + 2e4) / 2, rtol=1e-6)
     loss.backward()
     np.testing.assert_allclose(logits.grad.numpy(), [[0, 0, 0], [-0.5, 0.5, 0]], atol=1e-7)
+
+
+@pytest.mark.parametrize("weight_term_first", [False, True])
+@pytest.mark.parametrize("jitted", [False, True], ids=["eager", "jit"])
+def test_deferred_weight_products_give_the_same_gradients(monkeypatch, jitted, weight_term_first):
+    """On a GPU a weight's per-step matmul gradients wait (ProductGrad) to be summed at once;
+    forcing that path here must change nothing: products meeting products, arrays arriving
+    before and after them, and a leaf that receives products only (v)."""
+    rng = np.random.default_rng(0)
+    w, v = (tg.tensor(rng.normal(size=(3, 3)), requires_grad=True) for _ in range(2))
+    h0 = tg.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    xs = tg.tensor(rng.normal(size=(5, 2, 3)))
+
+    def loss_of(xs):
+        h = (h0 + (w * w).sum()).tanh()  # its gradient reaches w after the products
+        for t in range(xs.shape[0]):
+            h = tg.F.add_tanh(xs[t] @ v, h @ w)
+        terms = [(w * w).sum(), (h * h).sum()]  # the first term's gradient arrives first
+        loss = sum(terms if weight_term_first else terms[::-1]) + w[0, 1]
+        loss.backward()
+        return loss
+
+    def loss_and_grads():
+        step = tg.jit(loss_of) if jitted else loss_of
+        for _ in range(3 if jitted else 1):
+            w.grad = v.grad = h0.grad = None
+            loss = step(xs)
+        return loss.item(), w.grad.numpy(), v.grad.numpy(), h0.grad.numpy()
+
+    plain = loss_and_grads()
+    monkeypatch.setattr(tg.ops, "batches_products", lambda array: True)
+    deferred = loss_and_grads()
+    assert plain[0] == deferred[0]
+    for a, b in zip(plain[1:], deferred[1:]):
+        np.testing.assert_array_equal(a, b)

@@ -95,6 +95,26 @@ def test_fused_kernels_match_the_generic_code(dtype):
         _close(got, want, dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8, np.float16])
+def test_fused_stack_matches_cupy_stack(dtype):
+    import cupy
+
+    rng = np.random.default_rng(5)
+    for count, shape in [(1, (3,)), (70, (4, 5)), (3, (0, 2)), (2, ())]:
+        arrays = [cupy.asarray(rng.integers(0, 100, shape).astype(dtype)) for _ in range(count)]
+        np.testing.assert_array_equal(fused.stack(arrays).get(), cupy.stack(arrays).get())
+    assert fused.stack([cupy.ones((2, 3)).T]) is None  # not C-contiguous: CuPy's stack serves
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stacked_weight_gradients_match_step_by_step_products(dtype):
+    stacked = _layer_pass(nn.RNN, "cuda", dtype)
+    with fused.disabled():  # the products summed one by one, as on the CPU
+        one_by_one = _layer_pass(nn.RNN, "cuda", dtype)
+    for a, b in zip(stacked, one_by_one):
+        _close(a, b, dtype)
+
+
 def test_fused_adam_matches_the_generic_update():
     def adam(disable):
         p = tg.tensor(np.linspace(-1, 1, 12), dtype=tg.float32, device="cuda", requires_grad=True)
@@ -133,8 +153,8 @@ def test_checkpoints_load_across_devices(tmp_path):
         np.testing.assert_array_equal(back[name].numpy(), tensor.numpy())
 
 
-def _book_steps(device, jit, steps=4, cuda_graphs=True):
-    model = build_model("basic", seed=0, device=device)
+def _book_steps(device, jit, steps=4, cuda_graphs=True, name="basic"):
+    model = build_model(name, seed=0, device=device)
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     step = training.make_step(model, optimizer)
     step = tg.jit(step, cuda_graphs=cuda_graphs) if jit else step
@@ -159,9 +179,10 @@ def test_the_book_model_trains_on_the_gpu_as_on_the_cpu(jit):
         assert step.graphed == 1  # replayed as CUDA graphs from the third call on
 
 
-def test_cuda_graphs_give_what_a_plain_replay_gives():
-    graphed_losses, graphed_weights, graphed = _book_steps("cuda", True, steps=6)
-    plain_losses, plain_weights, plain = _book_steps("cuda", True, steps=6, cuda_graphs=False)
+@pytest.mark.parametrize("name", ["basic", "multilayer", "lstm"])
+def test_cuda_graphs_give_what_a_plain_replay_gives(name):
+    graphed_losses, graphed_weights, graphed = _book_steps("cuda", True, 6, name=name)
+    plain_losses, plain_weights, plain = _book_steps("cuda", True, 6, False, name=name)
     assert graphed.graphed == 1 and plain.graphed == 0
     np.testing.assert_allclose(graphed_losses, plain_losses, rtol=1e-6)
     for a, b in zip(graphed_weights, plain_weights):

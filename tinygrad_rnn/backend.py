@@ -136,6 +136,13 @@ def matmul(a, b):
     return a @ b if out is None else out
 
 
+def batches_products(array) -> bool:
+    """Whether a weight's gradient products should wait to be summed as one large product:
+    on CuPy it saves a launch and an addition per time step; on NumPy it gains nothing and
+    would keep every step's operands alive until the end of the backward walk."""
+    return not isinstance(array, np.ndarray)
+
+
 def sum_to(grad, shape: tuple[int, ...]):
     """Sum `grad` over the axes that broadcasting added or stretched, so it takes `shape`."""
     if grad.shape == shape:

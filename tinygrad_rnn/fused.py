@@ -62,3 +62,61 @@ def disabled():
         yield
     finally:
         _enabled = previous
+
+
+_STACK_CHUNK = 64  # sources per launch: their pointers travel as kernel arguments
+_WORDS = {1: "unsigned char", 2: "unsigned short", 4: "unsigned int", 8: "unsigned long long"}
+_stack_kernels: dict = {}
+
+
+def _stack_kernel(count: int, itemsize: int):
+    """A kernel copying `count` sources (pointer arguments p0, p1, ...) into consecutive blocks
+    of `out`; blockIdx.y picks the source, so the choice is uniform within a block."""
+    key = (count, itemsize)
+    if key not in _stack_kernels:
+        import cupy
+
+        name = f"tinygrad_rnn_stack_{count}_{itemsize}"
+        pointers = ", ".join(f"const T* p{k}" for k in range(count))
+        cases = " ".join(f"case {k}: source = p{k}; break;" for k in range(count))
+        source = f"""
+        typedef {_WORDS[itemsize]} T;
+        extern "C" __global__ void {name}(T* out, long long size, {pointers}) {{
+            const T* source = 0;
+            switch (blockIdx.y) {{ {cases} }}
+            T* target = out + blockIdx.y * size;
+            for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < size;
+                 i += (long long)gridDim.x * blockDim.x) {{
+                target[i] = source[i];
+            }}
+        }}
+        """
+        _stack_kernels[key] = cupy.RawKernel(source, name)
+    return _stack_kernels[key]
+
+
+def stack(arrays):
+    """`arrays` (CuPy, one shape and dtype, C-contiguous) stacked on a new first axis with one
+    launch per 64 of them; None where that does not apply. CuPy's own stack of many arrays
+    first copies their addresses from the host, which a CUDA graph capture cannot hold."""
+    first = arrays[0]
+    if type(first) is np.ndarray or not _enabled or not type(first).__module__.startswith("cupy"):
+        return None
+    if first.itemsize not in _WORDS or any(
+        a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous for a in arrays
+    ):
+        return None
+    import cupy
+
+    out = cupy.empty((len(arrays), *first.shape), dtype=first.dtype)
+    size = first.size
+    if size == 0:
+        return out
+    threads = 256
+    blocks = min((size + threads - 1) // threads, 1024)
+    for start in range(0, len(arrays), _STACK_CHUNK):
+        chunk = arrays[start : start + _STACK_CHUNK]
+        kernel = _stack_kernel(len(chunk), first.itemsize)
+        pointers = [np.uint64(a.data.ptr) for a in chunk]
+        kernel((blocks, len(chunk)), (threads,), (out[start:], np.int64(size), *pointers))
+    return out

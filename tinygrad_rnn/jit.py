@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from .autograd import AccumulateGrad, Capture, JitError, _GradMode, accumulate
+from .autograd import AccumulateGrad, Capture, JitError, ProductGrad, _GradMode, accumulate
 from .tensor import _TENSOR_TYPES, Tensor
 
 SLOT, EXTERNAL, CONSTANT, GRAD = 0, 1, 2, 3
@@ -221,6 +221,8 @@ def _run_plan(plan: _Plan, functions: list, deposit=None) -> None:
         grad = grads[i]
         if grad is None:
             continue
+        if type(grad) is ProductGrad:
+            grad, owned[i] = grad.evaluate(), True
         grads[i] = None
         if leaf is not None:
             if deposit is None:

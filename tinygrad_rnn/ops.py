@@ -11,9 +11,10 @@ import math
 
 import numpy as np
 
-from .autograd import Function, PartialGrad
-from .backend import device_of, get_array_module, matmul, to_device
+from .autograd import Function, PartialGrad, ProductGrad
+from .backend import batches_products, device_of, get_array_module, matmul, to_device
 from .fused import kernel
+from .fused import stack as fused_stack
 
 # ---------------------------------------------------------------- elementwise, two inputs
 
@@ -110,7 +111,10 @@ class MatMul(Function):
         a, b = self.a, self.b
         need_a, need_b = self.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common case, kept lean
-            return matmul(grad, b.T) if need_a else None, matmul(a.T, grad) if need_b else None
+            grad_a = matmul(grad, b.T) if need_a else None
+            if not need_b:
+                return grad_a, None
+            return grad_a, ProductGrad(a.T, grad) if batches_products(grad) else matmul(a.T, grad)
         xp = get_array_module(grad)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -474,7 +478,11 @@ class Concatenate(Function):
 class Stack(Function):
     def forward(self, *arrays, axis=0):
         self.axis, self.count = axis, len(arrays)
-        return get_array_module(arrays[0]).stack(arrays, axis=axis)
+        xp = get_array_module(arrays[0])
+        stacked = fused_stack(arrays)  # one launch, and one a CUDA graph can hold
+        if stacked is None:
+            return xp.stack(arrays, axis=axis)
+        return xp.moveaxis(stacked, 0, axis % stacked.ndim)
 
     def backward(self, grad):
         return tuple(get_array_module(grad).moveaxis(grad, self.axis, 0))
