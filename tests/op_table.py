@@ -241,6 +241,36 @@ def np_logsumexp(x, axis):
     return np.log(np.exp(x - shift).sum(axis=axis, keepdims=True)) + shift
 
 
+def draw_cell(gates):
+    """A recurrent cell's inputs: the gates' two halves (B, gates * H) and a state (B, H)."""
+
+    def draw(data):
+        rows, hidden = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+        halves = [values(data, (rows, gates * hidden)) for _ in range(2)]
+        return [*halves, values(data, (rows, hidden))], {}
+
+    return draw
+
+
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def np_lstm_cell(a, b, c):
+    gates, size = a + b, c.shape[-1]
+    i, f, g, o = (gates[:, k * size : (k + 1) * size] for k in range(4))
+    c_new = np_sigmoid(f) * c + np_sigmoid(i) * np.tanh(g)
+    return np.stack([np_sigmoid(o) * np.tanh(c_new), c_new])
+
+
+def np_gru_cell(a, b, h):
+    size = h.shape[-1]
+    r = np_sigmoid(a[:, :size] + b[:, :size])
+    z = np_sigmoid(a[:, size : 2 * size] + b[:, size : 2 * size])
+    n = np.tanh(a[:, 2 * size :] + r * b[:, 2 * size :])
+    return (1 - z) * n + z * h
+
+
 def np_swap(x, dim0, dim1):
     return np.swapaxes(x, dim0, dim1)
 
@@ -294,6 +324,8 @@ CASES = [
     OpCase("sqrt", tg.Tensor.sqrt, np.sqrt, unary(0.1, 3.0)),
     OpCase("tanh", tg.Tensor.tanh, np.tanh, unary()),
     OpCase("add_tanh", F.add_tanh, lambda a, b: np.tanh(a + b), binary()),
+    OpCase("lstm_cell", lambda a, b, c: tg.stack(F.lstm_cell(a, b, c)), np_lstm_cell, draw_cell(4)),
+    OpCase("gru_cell", F.gru_cell, np_gru_cell, draw_cell(3)),
     OpCase("sigmoid", tg.Tensor.sigmoid, lambda a: 1 / (1 + np.exp(-a)), unary(-8.0, 8.0)),
     OpCase(
         "relu",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
+from . import cell_ops, ops
 from .autograd import refuse_in_capture
 from .backend import to_device, xp_for
 from .creation import Generator, make_generator
@@ -22,6 +22,17 @@ def tanh(x: Tensor) -> Tensor:
 def add_tanh(a: Tensor, b: Tensor) -> Tensor:
     """tanh(a + b) as one op (one fused kernel on a GPU): an RNN cell's update; a, b broadcast."""
     return _apply(ops.AddTanh, a, b)
+
+
+def lstm_cell(a: Tensor, b: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    """(h', c') of an LSTM from the gates' two halves a + b (B, 4H; i, f, g, o) and c (B, H)."""
+    both = _apply(cell_ops.LSTMCell, a, b, c)
+    return both[0], both[1]
+
+
+def gru_cell(a: Tensor, b: Tensor, h: Tensor) -> Tensor:
+    """h' of a GRU from a = W_ih x + b_ih, b = W_hh h + b_hh (B, 3H; r, z, n) and h (B, H)."""
+    return _apply(cell_ops.GRUCell, a, b, h)
 
 
 def sigmoid(x: Tensor) -> Tensor:

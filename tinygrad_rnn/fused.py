@@ -19,6 +19,78 @@ _SOURCES = {
     "add_tanh": ("T a, T b", "T out", "out = tanh(a + b)"),
     # the gradient through y = tanh(x)
     "tanh_backward": ("T y, T grad", "T out", "out = grad * (1 - y * y)"),
+    # an LSTM cell (cell_ops.LSTMCell): gates a + b (B, 4H) in the order i, f, g, o
+    "lstm_forward": (
+        "raw T a, raw T b, T c, int64 hidden",
+        "T h, T c_new, raw T gates",
+        """
+        ptrdiff_t row = i / hidden, col = i % hidden, at = row * 4 * hidden + col;
+        T s_i = 1 / (1 + exp(-(a[at] + b[at])));
+        T s_f = 1 / (1 + exp(-(a[at + hidden] + b[at + hidden])));
+        T t_g = tanh(a[at + 2 * hidden] + b[at + 2 * hidden]);
+        T s_o = 1 / (1 + exp(-(a[at + 3 * hidden] + b[at + 3 * hidden])));
+        c_new = s_f * c + s_i * t_g;
+        h = s_o * tanh(c_new);
+        gates[at] = s_i;
+        gates[at + hidden] = s_f;
+        gates[at + 2 * hidden] = t_g;
+        gates[at + 3 * hidden] = s_o;
+        """,
+    ),
+    "lstm_backward": (
+        "T grad_h, T grad_c, T c, T c_new, raw T gates, int64 hidden",
+        "raw T d_gates, T d_c",
+        """
+        ptrdiff_t row = i / hidden, col = i % hidden, at = row * 4 * hidden + col;
+        T s_i = gates[at], s_f = gates[at + hidden];
+        T t_g = gates[at + 2 * hidden], s_o = gates[at + 3 * hidden];
+        T t_c = tanh(c_new);
+        T d_c_new = grad_c + grad_h * s_o * (1 - t_c * t_c);
+        d_gates[at] = d_c_new * t_g * s_i * (1 - s_i);
+        d_gates[at + hidden] = d_c_new * c * s_f * (1 - s_f);
+        d_gates[at + 2 * hidden] = d_c_new * s_i * (1 - t_g * t_g);
+        d_gates[at + 3 * hidden] = grad_h * t_c * s_o * (1 - s_o);
+        d_c = d_c_new * s_f;
+        """,
+    ),
+    # a GRU cell (cell_ops.GRUCell): a, b (B, 3H) in the order r, z, n; acts keeps r, z, n, b_n
+    "gru_forward": (
+        "raw T a, raw T b, T h, int64 hidden",
+        "T h_new, raw T acts",
+        """
+        ptrdiff_t row = i / hidden, col = i % hidden;
+        ptrdiff_t at = row * 3 * hidden + col, kept = row * 4 * hidden + col;
+        T r = 1 / (1 + exp(-(a[at] + b[at])));
+        T z = 1 / (1 + exp(-(a[at + hidden] + b[at + hidden])));
+        T b_n = b[at + 2 * hidden];
+        T n = tanh(a[at + 2 * hidden] + r * b_n);
+        h_new = n + z * (h - n);
+        acts[kept] = r;
+        acts[kept + hidden] = z;
+        acts[kept + 2 * hidden] = n;
+        acts[kept + 3 * hidden] = b_n;
+        """,
+    ),
+    "gru_backward": (
+        "T grad, T h, raw T acts, int64 hidden",
+        "raw T d_a, raw T d_b, T d_h",
+        """
+        ptrdiff_t row = i / hidden, col = i % hidden;
+        ptrdiff_t at = row * 3 * hidden + col, kept = row * 4 * hidden + col;
+        T r = acts[kept], z = acts[kept + hidden];
+        T n = acts[kept + 2 * hidden], b_n = acts[kept + 3 * hidden];
+        T d_n = grad * (1 - z) * (1 - n * n);
+        T d_r = d_n * b_n * r * (1 - r);
+        T d_z = grad * (h - n) * z * (1 - z);
+        d_a[at] = d_r;
+        d_a[at + hidden] = d_z;
+        d_a[at + 2 * hidden] = d_n;
+        d_b[at] = d_r;
+        d_b[at + hidden] = d_z;
+        d_b[at + 2 * hidden] = d_n * r;
+        d_h = grad * z;
+        """,
+    ),
     # one Adam step in place, with the bias corrections folded into two scalars
     "adam": (
         "T grad, T beta1, T beta2, T rest1, T rest2, T inv_correction2, T eps, T step_size",

@@ -37,25 +37,13 @@ def rnn_step(projected: Tensor, h: Tensor, w_hh_t: Tensor, nonlinearity: str) ->
 def lstm_step(projected: Tensor, state, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
     """(h', c') from gates = projected + h @ W_hh^T, gates i, f, g, o of width H each."""
     h, c = state
-    gates = projected + h @ w_hh_t
-    size = gates.shape[-1] // 4
-    i = gates[..., :size].sigmoid()
-    f = gates[..., size : 2 * size].sigmoid()
-    g = gates[..., 2 * size : 3 * size].tanh()
-    o = gates[..., 3 * size :].sigmoid()
-    c = f * c + i * g
-    return o * c.tanh(), c
+    return F.lstm_cell(projected, h @ w_hh_t, c)
 
 
 def gru_step(projected: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> Tensor:
     """h' = (1 - z) * n + z * h, with r, z, n as in PyTorch; `projected` = x @ W_ih^T + b_ih."""
     hidden = h @ w_hh_t
-    hidden = hidden + b_hh if b_hh is not None else hidden
-    size = h.shape[-1]
-    r = (projected[..., :size] + hidden[..., :size]).sigmoid()
-    z = (projected[..., size : 2 * size] + hidden[..., size : 2 * size]).sigmoid()
-    n = (projected[..., 2 * size :] + r * hidden[..., 2 * size :]).tanh()
-    return n + z * (h - n)
+    return F.gru_cell(projected, hidden + b_hh if b_hh is not None else hidden, h)
 
 
 # ---------------------------------------------------------------- shared machinery
