@@ -19,6 +19,9 @@ The rules, so that a replay never silently differs from running fn:
 - tensors fn reaches without taking them as arguments (a module's parameters, constants made
   inside fn) are read afresh at every replay, so in-place updates are seen;
 - the outputs of a replay carry no graph.
+
+On "cuda", replays from the second on launch the record as CUDA graphs (see cuda_graph.py
+for what that adds to these rules).
 """
 
 from __future__ import annotations
