@@ -24,6 +24,11 @@ def _close(a, b, dtype):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=rtol, atol=atol)
 
 
+def _host(value):
+    """A CuPy array's values on the host (plain values as they are)."""
+    return value.get() if type(value).__module__.startswith("cupy") else np.asarray(value)
+
+
 def _layer_pass(layer_cls, device, dtype, **kwargs):
     layer = layer_cls(3, 5, batch_first=True, generator=0, dtype=dtype, **kwargs).to(device)
     x = tg.tensor(np.random.default_rng(1).normal(size=(4, 7, 3)), dtype=dtype, device=device)
@@ -62,13 +67,29 @@ def _trained(make_optimizer, device):
 @pytest.mark.parametrize(
     "make_optimizer",
     [
+        lambda p: optim.SGD(p, lr=0.1),
         lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.2, weight_decay=0.1),
         lambda p: optim.Adam(p, lr=0.01),
         lambda p: optim.Adam(p, lr=0.01, weight_decay=0.1),
         lambda p: optim.AdamW(p, lr=0.01),
+        lambda p: optim.RMSprop(p, lr=0.01),
+        lambda p: optim.RMSprop(p, lr=0.01, centered=True),
+        lambda p: optim.RMSprop(p, lr=0.01, momentum=0.5, weight_decay=0.1),
         lambda p: optim.RMSprop(p, lr=0.01, centered=True, momentum=0.5),
     ],
-    ids=["sgd", "adam", "adam-l2", "adamw", "rmsprop"],
+    ids=[
+        "sgd",
+        "sgd-nesterov",
+        "sgd-dampening-l2",
+        "adam",
+        "adam-l2",
+        "adamw",
+        "rmsprop",
+        "rmsprop-centered",
+        "rmsprop-momentum-l2",
+        "rmsprop-centered-momentum",
+    ],
 )
 def test_optimizers_match_cpu(make_optimizer):
     for gpu, cpu in zip(_trained(make_optimizer, "cuda"), _trained(make_optimizer, "cpu")):
@@ -115,10 +136,19 @@ def test_stacked_weight_gradients_match_step_by_step_products(dtype):
         _close(a, b, dtype)
 
 
-def test_fused_adam_matches_the_generic_update():
-    def adam(disable):
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda p: optim.Adam([p], lr=0.05),
+        lambda p: optim.SGD([p], lr=0.05, momentum=0.9, nesterov=True),
+        lambda p: optim.RMSprop([p], lr=0.05, centered=True, momentum=0.5),
+    ],
+    ids=["adam", "sgd-nesterov", "rmsprop-centered-momentum"],
+)
+def test_fused_optimizer_updates_match_the_generic_ones(make_optimizer):
+    def run(disable):
         p = tg.tensor(np.linspace(-1, 1, 12), dtype=tg.float32, device="cuda", requires_grad=True)
-        optimizer = optim.Adam([p], lr=0.05)
+        optimizer = make_optimizer(p)
         for step in range(4):
             p.grad = tg.tensor(np.cos(np.arange(12.0) + step), dtype=tg.float32, device="cuda")
             if disable:
@@ -126,11 +156,15 @@ def test_fused_adam_matches_the_generic_update():
                     optimizer.step()
             else:
                 optimizer.step()
-        return p.numpy(), optimizer.state_dict()
+        return p.numpy(), optimizer.state_dict()["state"][0]
 
-    (fast, fast_state), (slow, slow_state) = adam(False), adam(True)
+    (fast, fast_state), (slow, slow_state) = run(False), run(True)
     np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-7)
-    assert fast_state["state"][0]["step"] == slow_state["state"][0]["step"] == 4
+    assert fast_state.keys() == slow_state.keys()
+    for name in fast_state:
+        np.testing.assert_allclose(
+            _host(fast_state[name]), _host(slow_state[name]), rtol=1e-6, atol=1e-7
+        )
 
 
 def test_checkpoints_load_across_devices(tmp_path):

@@ -91,6 +91,15 @@ _SOURCES = {
         d_h = grad * z;
         """,
     ),
+    # SGD's step with a momentum buffer that already exists (rest = 1 - dampening)
+    "sgd_momentum": (
+        "T grad, T momentum, T rest, T lr, bool nesterov",
+        "T param, T buffer",
+        """
+        buffer = momentum * buffer + rest * grad;
+        param -= lr * (nesterov ? grad + momentum * buffer : buffer);
+        """,
+    ),
     # one Adam step in place, with the bias corrections folded into two scalars
     "adam": (
         "T grad, T beta1, T beta2, T rest1, T rest2, T inv_correction2, T eps, T step_size",
@@ -102,6 +111,30 @@ _SOURCES = {
         """,
     ),
 }
+
+
+def _rmsprop_source(centered: bool, momentum: bool) -> tuple[str, str, str]:
+    """RMSprop's update in place, for one of its four variants."""
+    params = "T grad, T alpha, T rest, T eps, T lr" + (", T momentum" if momentum else "")
+    outputs = "T param, T square_avg" + (", T grad_avg" if centered else "")
+    outputs += ", T buffer" if momentum else ""
+    body = "square_avg = alpha * square_avg + rest * grad * grad;"
+    if centered:
+        body += "grad_avg = alpha * grad_avg + rest * grad;"
+        body += "T average = sqrt(square_avg - grad_avg * grad_avg) + eps;"
+    else:
+        body += "T average = sqrt(square_avg) + eps;"
+    if momentum:
+        body += "buffer = momentum * buffer + grad / average; param -= lr * buffer;"
+    else:
+        body += "param -= lr * grad / average;"
+    return params, outputs, body
+
+
+for _centered in (False, True):
+    for _momentum in (False, True):
+        _name = "rmsprop" + "_centered" * _centered + "_momentum" * _momentum
+        _SOURCES[_name] = _rmsprop_source(_centered, _momentum)
 
 _kernels: dict = {}
 _enabled = True

@@ -134,17 +134,25 @@ class SGD(Optimizer):
     def update(self, param, grad, group, state):
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param
-        momentum = group["momentum"]
+        momentum, lr = group["momentum"], group["lr"]
         if momentum:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = grad.copy()
             else:
                 buffer = state["momentum_buffer"]
+                fused = kernel("sgd_momentum", param, grad, buffer)
+                if fused is not None:
+                    scalar = param.dtype.type
+                    rest = scalar(1 - group["dampening"])
+                    fused(
+                        grad, scalar(momentum), rest, scalar(lr), group["nesterov"], param, buffer
+                    )
+                    return
                 buffer *= momentum
                 buffer += (1 - group["dampening"]) * grad
             buffer = state["momentum_buffer"]
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        param -= group["lr"] * grad
+        param -= lr * grad
 
 
 class Adam(Optimizer):
@@ -244,6 +252,20 @@ class RMSprop(Optimizer):
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param
         square_avg = _buffer(state, "square_avg", param)
+        centered, momentum = group["centered"], group["momentum"]
+        fused = kernel("rmsprop" + "_centered" * centered + "_momentum" * bool(momentum), param)
+        if fused is not None and grad.dtype == param.dtype:
+            scalar = param.dtype.type
+            fused(
+                grad,
+                *map(scalar, (alpha, 1 - alpha, group["eps"], group["lr"])),
+                *([scalar(momentum)] if momentum else []),
+                param,
+                square_avg,
+                *([_buffer(state, "grad_avg", param)] if centered else []),
+                *([_buffer(state, "momentum_buffer", param)] if momentum else []),
+            )
+            return
         square_avg *= alpha
         square_avg += (1 - alpha) * grad * grad
         if group["centered"]:
