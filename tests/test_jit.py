@@ -237,3 +237,18 @@ def test_backward_into_a_graph_built_outside_is_refused():
 def test_arrays_must_be_passed_as_tensors():
     with pytest.raises(JitError, match="pass arrays as tensors"):
         tg.jit(lambda x: x)(np.ones(3))
+
+
+def test_jit_takes_cuda_graphs_as_a_keyword_and_uses_none_on_the_cpu():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+
+    @tg.jit(cuda_graphs=False)
+    def plain(x):
+        return (x * w).sum()
+
+    graphed = tg.jit(lambda x: (x * w).sum())
+    x = tg.tensor([3.0, 4.0])
+    for _ in range(3):
+        assert plain(x).item() == graphed(x).item() == 11.0
+    assert plain.cuda_graphs is False and graphed.cuda_graphs is True
+    assert plain.graphed == graphed.graphed == 0  # graphs are for "cuda" only

@@ -20,7 +20,7 @@ _WORKSPACE_BYTES = 32 << 20  # what cuBLAS asks for on Hopper
 
 
 class CublasError(RuntimeError):
-    pass
+    """cuBLAS could not be loaded or returned an error status."""
 
 
 class _Handle:
@@ -31,67 +31,39 @@ class _Handle:
 
         self.lib = _load_library()
         self.handle = ctypes.c_void_p()
-        self._check(self.lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
+        self.check(self.lib.cublasCreate_v2(ctypes.byref(self.handle)), "cublasCreate")
         self.workspace = cupy.empty(_WORKSPACE_BYTES, dtype=np.uint8)
         self.stream = None
         int_, ptr, i64 = ctypes.c_int, ctypes.c_void_p, ctypes.c_longlong
         self.gemm, self.batched = {}, {}
         types = ((np.float32, "S", ctypes.c_float), (np.float64, "D", ctypes.c_double))
         for dtype, letter, scalar in types:
+            by_ref = ctypes.POINTER(scalar)
+            # handle, op_a, op_b, m, n, k, alpha, a, ld_a, b, ld_b, beta, c, ld_c
             gemm = getattr(self.lib, f"cublas{letter}gemm_v2")
-            gemm.argtypes = [
-                ptr,
-                int_,
-                int_,
-                int_,
-                int_,
-                int_,
-                ctypes.POINTER(scalar),
-                ptr,
-                int_,
-                ptr,
-                int_,
-                ctypes.POINTER(scalar),
-                ptr,
-                int_,
-            ]
+            gemm.argtypes = [ptr, *[int_] * 5, by_ref, ptr, int_, ptr, int_, by_ref, ptr, int_]
+            # the same with each matrix's stride after its leading dimension, then the count
             batched = getattr(self.lib, f"cublas{letter}gemmStridedBatched")
             batched.argtypes = [
-                ptr,
-                int_,
-                int_,
-                int_,
-                int_,
-                int_,
-                ctypes.POINTER(scalar),
-                ptr,
-                int_,
-                i64,
-                ptr,
-                int_,
-                i64,
-                ctypes.POINTER(scalar),
-                ptr,
-                int_,
-                i64,
-                int_,
+                *(ptr, *[int_] * 5, by_ref),
+                *(ptr, int_, i64, ptr, int_, i64, by_ref, ptr, int_, i64, int_),
             ]
             one, zero = scalar(1), scalar(0)  # ctypes passes them by reference
             self.gemm[np.dtype(dtype)] = (gemm, one, zero)
             self.batched[np.dtype(dtype)] = (batched, one, zero)
 
-    def _check(self, status: int, what: str) -> None:
+    def check(self, status: int, what: str) -> None:
         if status != 0:
             raise CublasError(f"{what} failed with cuBLAS status {status}")
 
     def bind(self, stream_ptr: int) -> None:
         """Run on `stream_ptr` from now on (the workspace is set again, as cuBLAS asks)."""
         if stream_ptr != self.stream:
-            self._check(
+            self.check(
                 self.lib.cublasSetStream_v2(self.handle, ctypes.c_void_p(stream_ptr)),
                 "cublasSetStream",
             )
-            self._check(
+            self.check(
                 self.lib.cublasSetWorkspace_v2(
                     self.handle,
                     ctypes.c_void_p(self.workspace.data.ptr),
@@ -175,7 +147,7 @@ def _gemm(handle, a, b):
         out.data.ptr,
         n,
     )
-    handle._check(status, "gemm")
+    handle.check(status, "gemm")
     return out
 
 
@@ -212,7 +184,7 @@ def _batched(handle, a, b):
         m * n,
         count,
     )
-    handle._check(status, "gemmStridedBatched")
+    handle.check(status, "gemmStridedBatched")
     return out
 
 
