@@ -247,6 +247,15 @@ def test_graph_outputs_keep_their_values_and_labels_are_still_checked():
         np.testing.assert_array_equal(p.numpy(), old)
 
 
+def test_a_new_shape_is_captured_anew_with_graphs_of_its_own():
+    model = nn.Linear(4, 3, generator=0).to("cuda")
+    step = tg.jit(lambda x: model(x).sum())
+    for rows in (2, 5, 2, 5, 2, 5, 2):
+        x = tg.tensor(np.arange(rows * 4.0).reshape(rows, 4), dtype=tg.float32, device="cuda")
+        np.testing.assert_allclose(step(x).item(), model(x).sum().item(), rtol=1e-6)
+    assert step.captures == 2 and step.graphed == 2
+
+
 def test_a_replaced_parameter_array_is_captured_anew():
     model = nn.Linear(4, 3, generator=0).to("cuda")
     step = tg.jit(lambda x: model(x).sum())
