@@ -113,7 +113,10 @@ class GraphReplay:
                 with contextlib.suppress(Exception):  # invalidated: nothing to keep
                     stream.end_capture()
                 raise CaptureError(f"{type(error).__name__}: {error}") from error
-            graph = stream.end_capture()
+            try:  # CUDA may only now report an operation that a capture cannot hold
+                graph = stream.end_capture()
+            except Exception as error:
+                raise CaptureError(f"{type(error).__name__}: {error}") from error
         return _Segment(graph, deposits)
 
     def stale(self) -> bool:

@@ -344,7 +344,8 @@ class Jitted:
         record.replays += 1
         if record.graph is not None and record.graph.stale():
             record.graph = None  # a tensor it reads has a new array: capture anew
-        if record.graph is None and record.replays > 1 and self._graphs_wanted(record):
+        wanted = self.cuda_graphs and record.graph_error is None
+        if record.graph is None and wanted and record.replays > 1:
             from .cuda_graph import CaptureError, GraphReplay
 
             outputs: set = set()
@@ -362,9 +363,6 @@ class Jitted:
         if record.graph is not None:
             return record.graph.run(tensors)
         return record.recorder.replay(tensors)
-
-    def _graphs_wanted(self, record: _Record) -> bool:
-        return self.cuda_graphs and record.graph_error is None
 
     @property
     def captures(self) -> int:
