@@ -14,11 +14,7 @@ import numpy as np
 from .autograd import Function
 from .backend import get_array_module
 from .fused import kernel
-
-
-def _sigmoid(x):
-    with np.errstate(over="ignore"):  # exp(-x) -> inf gives the right limit, 0
-        return 1 / (1 + get_array_module(x).exp(-x))
+from .ops import sigmoid
 
 
 def _fused(name, a, b, state, width):
@@ -44,7 +40,7 @@ class LSTMCell(Function):
             self.c, self.c_new = c, out[1]
             return out
         gates = a + b
-        i, f, o = (_sigmoid(gates[..., k * size : (k + 1) * size]) for k in (0, 1, 3))
+        i, f, o = (sigmoid(gates[..., k * size : (k + 1) * size]) for k in (0, 1, 3))
         g = xp.tanh(gates[..., 2 * size : 3 * size])
         c_new = f * c + i * g
         self.i, self.f, self.g, self.o, self.c = i, f, g, o, c
@@ -87,8 +83,8 @@ class GRUCell(Function):
             out = xp.empty(h.shape, dtype=h.dtype)
             fused(a, b, h, size, out, self.acts)
             return out
-        r = _sigmoid(a[..., :size] + b[..., :size])
-        z = _sigmoid(a[..., size : 2 * size] + b[..., size : 2 * size])
+        r = sigmoid(a[..., :size] + b[..., :size])
+        z = sigmoid(a[..., size : 2 * size] + b[..., size : 2 * size])
         b_n = b[..., 2 * size :]
         n = xp.tanh(a[..., 2 * size :] + r * b_n)
         self.r, self.z, self.n, self.b_n, self.h = r, z, n, b_n, h

@@ -140,10 +140,15 @@ _kernels: dict = {}
 _enabled = True
 
 
+def _serves(array) -> bool:
+    """Whether fused kernels apply to `array`: a CuPy array, with the kernels switched on."""
+    return type(array) is not np.ndarray and _enabled and type(array).__module__.startswith("cupy")
+
+
 def kernel(name: str, *arrays):
     """The fused kernel `name` for these arrays (all CuPy, one float dtype), else None."""
     first = arrays[0]
-    if type(first) is np.ndarray or not _enabled or not type(first).__module__.startswith("cupy"):
+    if not _serves(first):
         return None
     dtype = first.dtype
     if dtype not in (np.float32, np.float64) or any(
@@ -205,7 +210,7 @@ def stack(arrays):
     launch per 64 of them; None where that does not apply. CuPy's own stack of many arrays
     first copies their addresses from the host, which a CUDA graph capture cannot hold."""
     first = arrays[0]
-    if type(first) is np.ndarray or not _enabled or not type(first).__module__.startswith("cupy"):
+    if not _serves(first):
         return None
     if first.itemsize not in _WORDS or any(
         a.shape != first.shape or a.dtype != first.dtype or not a.flags.c_contiguous for a in arrays

@@ -253,8 +253,10 @@ class RMSprop(Optimizer):
             grad = grad + group["weight_decay"] * param
         square_avg = _buffer(state, "square_avg", param)
         centered, momentum = group["centered"], group["momentum"]
-        fused = kernel("rmsprop" + "_centered" * centered + "_momentum" * bool(momentum), param)
-        if fused is not None and grad.dtype == param.dtype:
+        fused = kernel(
+            "rmsprop" + "_centered" * centered + "_momentum" * bool(momentum), param, grad
+        )
+        if fused is not None:
             scalar = param.dtype.type
             fused(
                 grad,
