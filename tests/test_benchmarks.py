@@ -2,7 +2,12 @@
 
 import json
 
-from benchmarks import bench_engine, bench_gpu, rnn_step
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks import bench_engine, bench_gpu, numpy_rnn, rnn_step
 
 
 def test_engine_benchmark_runs_and_checks_the_gradients(tmp_path):
@@ -27,3 +32,18 @@ def test_gpu_benchmark_dry_runs_on_the_cpu_with_every_loss_checked(tmp_path):
     bench_gpu.main(["--device", "cpu", "--repeats", "2", "--batches", "8", "--out", str(out)])
     timing = json.loads(out.read_text())["8"]
     assert {"engine eager", "engine jit", "floor"} <= set(timing)
+
+
+@settings(max_examples=15)
+@given(batch=st.integers(1, 5), steps=st.integers(1, 7), seed=st.integers(0, 2**16))
+def test_the_buffered_floor_computes_the_floors_loss_and_gradients(batch, steps, seed):
+    rng = np.random.default_rng(seed)
+    params = numpy_rnn.init_params(3, 4, 5, seed=seed, dtype=np.float64)
+    x, labels = rng.standard_normal((batch, steps, 3)), rng.integers(0, 5, batch)
+    buffered = numpy_rnn.BufferedBPTT()
+    for _ in range(2):  # the second call reuses the buffers
+        loss, grads = buffered.loss_and_grads(params, x, labels)
+        want_loss, want = numpy_rnn.loss_and_grads(params, x, labels)
+        assert loss == pytest.approx(want_loss, rel=1e-12)
+        for name, value in want.items():
+            np.testing.assert_allclose(grads[name], value, rtol=1e-10, atol=1e-14)
