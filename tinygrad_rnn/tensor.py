@@ -153,6 +153,10 @@ class Tensor:
 
     # ------------------------------------------------------------ attributes and conversions
 
+    array = property(
+        lambda self: self.data,
+        doc="The NumPy (cpu) or CuPy (cuda) array holding the values, shared, not copied.",
+    )
     shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
