@@ -31,7 +31,7 @@ from tinygrad_rnn.backend import xp_for
 
 def engine_step(params, x, labels, capture: bool, device: str):
     train_step, _ = engine_training_step(params, capture, device=device)
-    inputs, targets = tg.Tensor(x, device=device), tg.Tensor(labels, device=device)
+    inputs, targets = tg.as_tensor(x, device=device), tg.as_tensor(labels, device=device)
 
     def step():
         return train_step(inputs, targets).item()

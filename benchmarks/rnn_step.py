@@ -61,7 +61,7 @@ def engine_variant(params: dict, capture: bool = False):
     train_step, model = engine_training_step(params, capture)
 
     def step(x, labels):
-        return train_step(tg.Tensor(x), tg.Tensor(labels)).item()
+        return train_step(tg.as_tensor(x), tg.as_tensor(labels)).item()
 
     def weights():
         return {k: p.numpy() for k, p in model.state_dict().items()}

@@ -45,7 +45,7 @@ def test_round_trip_is_exact(tmp_path):
     fresh = nn.LSTM(3, 4, num_layers=2, generator=99)
     fresh.load_state_dict(state["model"])
     for a, b in zip(model.parameters(), fresh.parameters()):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
     fresh_opt = optim.Adam(fresh.parameters(), lr=0.5)
     fresh_opt.load_state_dict(state["optimizer"])
     for p, q in zip(model.parameters(), fresh.parameters()):
@@ -107,5 +107,5 @@ def test_foreign_files_are_refused(tmp_path):
 
 
 def test_unsupported_values_are_named():
-    with pytest.raises(TypeError, match="cannot save set at /bad"):
+    with pytest.raises(tg.CheckpointError, match="cannot save set at bad"):
         checkpoint._encode({"bad": {1, 2}}, "", {})

@@ -207,17 +207,21 @@ def test_batches_cover_every_image_once_per_epoch_in_a_seeded_order():
     labels = np.arange(10)
     batches = Batches(images, labels, batch_size=4, seed=3)
     assert len(batches) == 3
-    seen = [y.numpy() for _, y in batches.epoch(0)]
+    seen = [y.detach().cpu().numpy() for _, y in batches.epoch(0)]
     assert [len(s) for s in seen] == [4, 4, 2]
     assert sorted(np.concatenate(seen)) == list(range(10))
-    again = [y.numpy() for _, y in Batches(images, labels, 4, seed=3).epoch(0)]
+    again = [y.detach().cpu().numpy() for _, y in Batches(images, labels, 4, seed=3).epoch(0)]
     np.testing.assert_array_equal(np.concatenate(seen), np.concatenate(again))
-    other = np.concatenate([y.numpy() for _, y in batches.epoch(1)])
+    other = np.concatenate([y.detach().cpu().numpy() for _, y in batches.epoch(1)])
     assert not np.array_equal(np.concatenate(seen), other)
-    resumed = [y.numpy() for _, y in batches.epoch(0, start=1)]
+    resumed = [y.detach().cpu().numpy() for _, y in batches.epoch(0, start=1)]
     np.testing.assert_array_equal(np.concatenate(resumed), np.concatenate(seen[1:]))
     x, _ = next(iter(batches))
-    assert x.dtype == np.float32 and x.shape == (4, 28, 28) and 0 <= x.numpy().min() <= 1
+    assert (
+        x.dtype == np.float32
+        and x.shape == (4, 28, 28)
+        and 0 <= x.detach().cpu().numpy().min() <= 1
+    )
 
 
 def test_drop_last_and_no_shuffle():

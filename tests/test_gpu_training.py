@@ -36,7 +36,9 @@ def _layer_pass(layer_cls, device, dtype, **kwargs):
     x.requires_grad_()
     out, _ = layer(x)
     (out * out).sum().backward()
-    return [out.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
+    return [out.detach().cpu().numpy(), x.grad.detach().cpu().numpy()] + [
+        p.grad.detach().cpu().numpy() for p in layer.parameters()
+    ]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -62,7 +64,7 @@ def _trained(make_optimizer, device):
         optimizer.zero_grad()
         (model(x).tanh() ** 2).mean().backward()
         optimizer.step()
-    return [p.numpy() for p in model.parameters()]
+    return [p.detach().cpu().numpy() for p in model.parameters()]
 
 
 @pytest.mark.parametrize(
@@ -108,7 +110,11 @@ def test_fused_kernels_match_the_generic_code(dtype):
         (out * out).sum().backward()
         plain = x.tanh()
         plain.backward(tg.ones(plain.shape, dtype=dtype, device="cuda"))
-        return [out.numpy(), x.grad.numpy(), y.grad.numpy()]
+        return [
+            out.detach().cpu().numpy(),
+            x.grad.detach().cpu().numpy(),
+            y.grad.detach().cpu().numpy(),
+        ]
 
     fast = run()
     with fused.disabled():
@@ -157,7 +163,7 @@ def test_fused_optimizer_updates_match_the_generic_ones(make_optimizer):
                     optimizer.step()
             else:
                 optimizer.step()
-        return p.numpy(), optimizer.state_dict()["state"][0]
+        return p.detach().cpu().numpy(), optimizer.state_dict()["state"][0]
 
     (fast, fast_state), (slow, slow_state) = run(False), run(True)
     np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-7)
@@ -178,14 +184,18 @@ def test_checkpoints_load_across_devices(tmp_path):
     on_cpu = tg.load(tmp_path / "c", device="cpu")
     for name, tensor in model.state_dict().items():
         assert on_cpu["model"][name].device == "cpu"
-        np.testing.assert_array_equal(on_cpu["model"][name].numpy(), tensor.numpy())
+        np.testing.assert_array_equal(
+            on_cpu["model"][name].detach().cpu().numpy(), tensor.detach().cpu().numpy()
+        )
     fresh = nn.LSTM(3, 4, generator=9)
     fresh.load_state_dict(on_cpu["model"])
     tg.save(fresh.state_dict(), tmp_path / "d")
     back = tg.load(tmp_path / "d", device="cuda")
     for name, tensor in model.state_dict().items():
         assert back[name].device == "cuda"
-        np.testing.assert_array_equal(back[name].numpy(), tensor.numpy())
+        np.testing.assert_array_equal(
+            back[name].detach().cpu().numpy(), tensor.detach().cpu().numpy()
+        )
 
 
 def _book_steps(device, jit, steps=4, cuda_graphs=True, name="basic"):
@@ -200,7 +210,11 @@ def _book_steps(device, jit, steps=4, cuda_graphs=True, name="basic"):
         y = tg.tensor(rng.integers(0, 10, 150), device=device)
         loss, _ = step(x, y)
         losses.append(loss)
-    return [loss.item() for loss in losses], [p.numpy() for p in model.parameters()], step
+    return (
+        [loss.item() for loss in losses],
+        [p.detach().cpu().numpy() for p in model.parameters()],
+        step,
+    )
 
 
 @pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
@@ -240,11 +254,11 @@ def test_graph_outputs_keep_their_values_and_labels_are_still_checked():
     losses = [step(x, tg.tensor([0, 1], device="cuda")) for _ in range(4)]
     values = [loss.item() for loss in losses]
     assert step.graphed == 1 and values == sorted(values, reverse=True) and len(set(values)) == 4
-    before = [p.numpy() for p in model.parameters()]
+    before = [p.detach().cpu().numpy() for p in model.parameters()]
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         step(x, tg.tensor([0, 7], device="cuda"))
     for p, old in zip(model.parameters(), before):  # nothing ran
-        np.testing.assert_array_equal(p.numpy(), old)
+        np.testing.assert_array_equal(p.detach().cpu().numpy(), old)
 
 
 def test_a_new_shape_is_captured_anew_with_graphs_of_its_own():
@@ -287,4 +301,6 @@ def test_the_command_line_trains_with_jit_on_the_gpu(tmp_path, monkeypatch):
     gpu, _ = training.load_trained(tmp_path / "gpu" / training.CHECKPOINT)
     cpu, _ = training.load_trained(tmp_path / "cpu" / training.CHECKPOINT)
     for a, b in zip(gpu.parameters(), cpu.parameters()):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(
+            a.detach().cpu().numpy(), b.detach().cpu().numpy(), rtol=1e-3, atol=1e-4
+        )

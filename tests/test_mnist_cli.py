@@ -43,7 +43,7 @@ def train_args(out, *extra):
 
 def weights(folder):
     model, _ = training.load_trained(folder / training.CHECKPOINT)
-    return [p.numpy() for p in model.parameters()]
+    return [p.detach().cpu().numpy() for p in model.parameters()]
 
 
 def test_train_writes_metrics_plots_and_a_checkpoint(tmp_path, capsys):

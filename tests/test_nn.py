@@ -50,16 +50,18 @@ def test_state_dict_round_trip_and_errors():
         p.data += 1
     b.load_state_dict(a.state_dict())
     for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
-        np.testing.assert_array_equal(pa.numpy(), pb.numpy(), err_msg=name)
+        np.testing.assert_array_equal(
+            pa.detach().cpu().numpy(), pb.detach().cpu().numpy(), err_msg=name
+        )
     state = a.state_dict()
     del state["scale"]
     state["extra"] = tg.ones(1)
-    with pytest.raises(KeyError, match=r"missing keys \['scale'\].*unexpected keys \['extra'\]"):
+    with pytest.raises(RuntimeError, match=r'Unexpected key.*"extra".*\n.*Missing key.*"scale"'):
         b.load_state_dict(state)
     assert b.load_state_dict(state, strict=False) == (["scale"], ["extra"])
     state = a.state_dict()
     state["heads.0.weight"] = tg.ones(3, 3)
-    with pytest.raises(ValueError, match=r"heads.0.weight has shape \(3, 3\).*\(2, 4\)"):
+    with pytest.raises(RuntimeError, match=r"size mismatch for heads.0.weight.*\[3, 3\].*\[2, 4\]"):
         b.load_state_dict(state)
 
 
@@ -68,7 +70,7 @@ def test_state_dict_accepts_numpy_arrays_and_copies_in_place():
     weight = layer.weight
     layer.load_state_dict({"weight": np.ones((3, 2)), "bias": np.zeros(3)})
     assert layer.weight is weight and weight.dtype == np.float32
-    np.testing.assert_array_equal(weight.numpy(), np.ones((3, 2)))
+    np.testing.assert_array_equal(weight.detach().cpu().numpy(), np.ones((3, 2)))
 
 
 def test_train_eval_and_dropout():
@@ -76,7 +78,7 @@ def test_train_eval_and_dropout():
     x = tg.randn(2, 5, 3, generator=0)
     net.eval()
     assert not any(m.training for m in net.modules())
-    np.testing.assert_array_equal(net(x).numpy(), net(x).numpy())
+    np.testing.assert_array_equal(net(x).detach().cpu().numpy(), net(x).detach().cpu().numpy())
     net.train()
     assert all(m.training for m in net.modules())
 
@@ -94,27 +96,35 @@ def test_repr_is_readable():
     text = repr(Net())
     assert "(rnn): RNN(3, 4, batch_first=True)" in text
     assert "(0): Linear(in_features=4, out_features=2, bias=True)" in text
-    assert "(drop): Dropout(p=0.5)" in text
+    assert "(drop): Dropout(p=0.5, inplace=False)" in text
 
 
 def test_linear_matches_its_formula_and_pytorch_init_bound():
     layer = nn.Linear(16, 3, generator=0)
-    assert np.abs(layer.weight.numpy()).max() <= 0.25 and np.abs(layer.bias.numpy()).max() <= 0.25
+    assert (
+        np.abs(layer.weight.detach().cpu().numpy()).max() <= 0.25
+        and np.abs(layer.bias.detach().cpu().numpy()).max() <= 0.25
+    )
     x = tg.randn(5, 16, generator=1)
-    expected = x.numpy() @ layer.weight.numpy().T + layer.bias.numpy()
-    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-6)
+    expected = (
+        x.detach().cpu().numpy() @ layer.weight.detach().cpu().numpy().T
+        + layer.bias.detach().cpu().numpy()
+    )
+    np.testing.assert_allclose(layer(x).detach().cpu().numpy(), expected, rtol=1e-6)
     assert nn.Linear(4, 2, bias=False).bias is None
 
 
 def test_embedding_looks_up_rows_and_accumulates_repeats():
     table = nn.Embedding(5, 3, generator=0)
     out = table(tg.tensor([1, 1, 4]))
-    np.testing.assert_array_equal(out.numpy(), table.weight.numpy()[[1, 1, 4]])
+    np.testing.assert_array_equal(
+        out.detach().cpu().numpy(), table.weight.detach().cpu().numpy()[[1, 1, 4]]
+    )
     out.sum().backward()
-    np.testing.assert_array_equal(table.weight.grad.numpy()[:, 0], [0, 2, 0, 0, 1])
-    with pytest.raises(IndexError, match=r"\[0, 5\)"):
+    np.testing.assert_array_equal(table.weight.grad.detach().cpu().numpy()[:, 0], [0, 2, 0, 0, 1])
+    with pytest.raises(IndexError, match="index out of range in self"):
         table(tg.tensor([5]))
-    with pytest.raises(TypeError, match="integer"):
+    with pytest.raises(RuntimeError, match="Long, Int"):
         table(tg.tensor([0.5]))
 
 
@@ -152,12 +162,12 @@ def test_module_before_init_and_missing_forward_are_clear():
 def test_initialisers_follow_their_distributions_and_seeds(initialiser, kwargs, check):
     weight = tg.zeros(200, 100)
     assert initialiser(weight, **kwargs, generator=0) is weight
-    assert check(weight.numpy().astype(np.float64))
+    assert check(weight.detach().cpu().numpy().astype(np.float64))
     again = initialiser(tg.zeros(200, 100), **kwargs, generator=0)
-    np.testing.assert_array_equal(weight.numpy(), again.numpy())
+    np.testing.assert_array_equal(weight.detach().cpu().numpy(), again.detach().cpu().numpy())
 
 
 def test_orthogonal_wide_matrix_and_zeros():
-    wide = nn.init.orthogonal_(tg.zeros(3, 8), generator=1).numpy()
+    wide = nn.init.orthogonal_(tg.zeros(3, 8), generator=1).detach().cpu().numpy()
     np.testing.assert_allclose(wide @ wide.T, np.eye(3), atol=1e-5)
-    assert not nn.init.zeros_(tg.ones(4)).numpy().any()
+    assert not nn.init.zeros_(tg.ones(4)).detach().cpu().numpy().any()

@@ -97,8 +97,15 @@ def engine_grads(problem, truncate=None):
     rng = np.random.default_rng(problem["seed"] + 2)
     upstream = rng.standard_normal((t_max - t_min + 1, problem["batch"], problem["hidden"]))
     (output[t_min : t_max + 1] * tg.tensor(upstream)).sum().backward()
-    weights = [p.numpy() for p in layer.parameters()]
-    expected = numpy_bptt(x.numpy(), h0.numpy()[0], *weights, upstream, (t_min, t_max), truncate)
+    weights = [p.detach().cpu().numpy() for p in layer.parameters()]
+    expected = numpy_bptt(
+        x.detach().cpu().numpy(),
+        h0.detach().cpu().numpy()[0],
+        *weights,
+        upstream,
+        (t_min, t_max),
+        truncate,
+    )
     got = {
         "w_ih": layer.weight_ih_l0,
         "w_hh": layer.weight_hh_l0,
@@ -107,7 +114,9 @@ def engine_grads(problem, truncate=None):
         "x": x,
         "h0": h0,
     }
-    return {k: v.grad.numpy().reshape(expected[k].shape) for k, v in got.items()}, expected
+    return {
+        k: v.grad.detach().cpu().numpy().reshape(expected[k].shape) for k, v in got.items()
+    }, expected
 
 
 @given(problem=problems(kinds=("RNN",)))
@@ -133,12 +142,14 @@ def test_gradient_flows_only_through_the_outputs_the_cost_uses(problem):
     output, _ = layer(x, tuple(states) if len(states) == 2 else states[0])
     output.retain_grad()
     output[t_min : t_max + 1].sum().backward()
-    assert not output.grad.numpy()[:t_min].any()  # no gradient through the output path
-    np.testing.assert_array_equal(output.grad.numpy()[t_min : t_max + 1], 1.0)
+    assert (
+        not output.grad.detach().cpu().numpy()[:t_min].any()
+    )  # no gradient through the output path
+    np.testing.assert_array_equal(output.grad.detach().cpu().numpy()[t_min : t_max + 1], 1.0)
     norms = layer.hidden_grad_norms()
     assert norms.shape == (problem["layers"], problem["steps"])
     assert not norms[:, t_max + 1 :].any()  # states after the window cannot affect the cost
-    assert not x.grad.numpy()[t_max + 1 :].any()
+    assert not x.grad.detach().cpu().numpy()[t_max + 1 :].any()
 
 
 def test_shared_weight_gets_the_sum_of_per_step_contributions():
@@ -149,14 +160,14 @@ def test_shared_weight_gets_the_sum_of_per_step_contributions():
     output.sum().backward()
 
     w_ih, w_hh, b_ih, b_hh = (p.detach() for p in layer.parameters())
-    copies = [tg.tensor(w_hh.numpy(), requires_grad=True) for _ in range(5)]
+    copies = [tg.tensor(w_hh.detach().cpu().numpy(), requires_grad=True) for _ in range(5)]
     h, total = tg.zeros(2, 4, dtype=tg.float64), 0
     for t, w_hh_t in enumerate(copies):  # the same network, a fresh copy of W_hh at each step
         h = nn.recurrent.rnn_step(x[t] @ w_ih.T + b_ih + b_hh, h, w_hh_t.T, "tanh")
         total = total + h.sum()
     total.backward()
-    per_step = sum(c.grad.numpy() for c in copies)
-    np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(), per_step, rtol=1e-12)
+    per_step = sum(c.grad.detach().cpu().numpy() for c in copies)
+    np.testing.assert_allclose(layer.weight_hh_l0.grad.detach().cpu().numpy(), per_step, rtol=1e-12)
 
 
 def test_stateful_chunks_with_detach_state_match_truncation_inside_the_layer():
@@ -172,7 +183,9 @@ def test_stateful_chunks_with_detach_state_match_truncation_inside_the_layer():
         output.sum().backward()
         state = nn.utils.detach_state(state)
     for a, b in zip(whole.parameters(), chunked.parameters()):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(
+            a.grad.detach().cpu().numpy(), b.grad.detach().cpu().numpy(), rtol=1e-12
+        )
 
 
 def test_vanishing_gradients_are_visible_in_the_norms():
@@ -209,7 +222,7 @@ def test_cells_have_pytorch_weight_layout_and_init_bounds(cell, gates):
         "bias_ih": (9 * gates,),
         "bias_hh": (9 * gates,),
     }
-    assert all(np.abs(p.numpy()).max() <= 1 / 3 for p in module.parameters())
+    assert all(np.abs(p.detach().cpu().numpy()).max() <= 1 / 3 for p in module.parameters())
     out = module(tg.randn(2, 6, generator=1))
     assert (out[0] if gates == 4 else out).shape == (2, 9)
 
@@ -220,20 +233,18 @@ def test_dropout_between_layers_only_while_training():
     layer.eval()
     a, _ = layer(x)
     b, _ = layer(x)
-    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
     layer.train()
     c, _ = layer(x)
-    assert not np.allclose(a.numpy(), c.numpy())
+    assert not np.allclose(a.detach().cpu().numpy(), c.detach().cpu().numpy())
 
 
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
-    with pytest.raises(ValueError, match="bidirectional"):
-        nn.LSTM(3, 4, bidirectional=True)
-    with pytest.raises(ValueError, match=r"expected input of shape \(T, B, 3\)"):
+    with pytest.raises(RuntimeError, match="Expected 3, got 7"):
         nn.RNN(3, 4)(tg.ones(5, 2, 7))
-    with pytest.raises(ValueError, match=r"initial state of shape \(1, B, 4\)"):
+    with pytest.raises(RuntimeError, match=r"Expected hidden size \(1, 2, 4\), got \[2, 2, 4\]"):
         nn.RNN(3, 4)(tg.ones(5, 2, 3), tg.ones(2, 2, 4))
     with pytest.raises(RuntimeError, match="track_hidden_grads"):
         nn.RNN(3, 4).hidden_grad_norms()

@@ -13,12 +13,17 @@ def test_python_floats_become_float32_and_arrays_keep_their_dtype():
     assert tg.tensor(3).dtype == np.int64
     assert tg.tensor(np.zeros(2)).dtype == np.float64
     assert tg.tensor([1, 2], dtype="float64").dtype == np.float64
-    assert tg.Tensor(np.ones(2, dtype=np.float32), dtype=tg.float64).dtype == np.float64
+    assert tg.Tensor(np.ones(2, dtype=np.float64)).dtype == np.float32  # the legacy constructor
+    assert tg.Tensor(2, 3).shape == (2, 3) and tg.Tensor().shape == (0,)
 
 
-def test_arrays_are_shared_like_as_tensor():
+def test_tensor_copies_while_as_tensor_and_from_numpy_share():
     array = np.zeros(3, dtype=np.float32)
-    assert tg.Tensor(array).data is array
+    assert tg.as_tensor(array).array is array
+    assert tg.from_numpy(array).array is array
+    copied = tg.tensor(array)
+    copied.array[0] = 5
+    assert array[0] == 0
 
 
 def test_attributes_and_conversions():
@@ -27,7 +32,7 @@ def test_attributes_and_conversions():
     assert x.requires_grad and x.grad is None
     assert x.sum().item() == 10.0
     assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]]
-    assert isinstance(x.numpy(), np.ndarray)
+    assert isinstance(x.detach().cpu().numpy(), np.ndarray)
     assert x.to("cpu") is x
     assert x.to(tg.float64).dtype == np.float64 and x.double().dtype == np.float64
     assert "requires_grad=True" in repr(x) and repr(x).startswith("tensor(")
@@ -38,11 +43,11 @@ def test_cast_is_differentiable():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     (x.double() * 3).sum().backward()
     assert x.grad.dtype == np.float32
-    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(x.grad.detach().cpu().numpy(), [3.0, 3.0])
 
 
 def test_factories():
-    assert tg.zeros(2, 3).shape == (2, 3) and tg.zeros((2, 3)).numpy().sum() == 0
+    assert tg.zeros(2, 3).shape == (2, 3) and tg.zeros((2, 3)).detach().cpu().numpy().sum() == 0
     assert tg.ones(4, dtype=tg.float64).dtype == np.float64
     assert tg.full((2,), 7.0).tolist() == [7.0, 7.0]
     assert tg.arange(5).dtype == np.int64 and tg.arange(5).tolist() == [0, 1, 2, 3, 4]
@@ -54,13 +59,15 @@ def test_factories():
 
 def test_random_factories_are_reproducible_from_a_seed_or_generator():
     np.testing.assert_array_equal(
-        tg.randn(5, generator=3).numpy(), tg.randn(5, generator=3).numpy()
+        tg.randn(5, generator=3).detach().cpu().numpy(),
+        tg.randn(5, generator=3).detach().cpu().numpy(),
     )
     rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(1)
     np.testing.assert_array_equal(
-        tg.rand(4, generator=rng_a).numpy(), tg.rand(4, generator=rng_b).numpy()
+        tg.rand(4, generator=rng_a).detach().cpu().numpy(),
+        tg.rand(4, generator=rng_b).detach().cpu().numpy(),
     )
-    assert tg.rand(100, generator=0).numpy().min() >= 0
+    assert tg.rand(100, generator=0).detach().cpu().numpy().min() >= 0
 
 
 def test_comparisons_and_argmax_carry_no_gradient():
@@ -79,40 +86,43 @@ def test_tensors_are_hashable_by_identity():
 def test_dropout_scales_kept_units_and_is_identity_in_eval():
     x = tg.ones(1000, requires_grad=True)
     y = tg.F.dropout(x, p=0.25, training=True, generator=0)
-    kept = y.numpy() != 0
-    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75)
+    kept = y.detach().cpu().numpy() != 0
+    np.testing.assert_allclose(y.detach().cpu().numpy()[kept], 1 / 0.75)
     assert 0.65 < kept.mean() < 0.85
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), kept / 0.75)
+    np.testing.assert_allclose(x.grad.detach().cpu().numpy(), kept / 0.75)
     assert tg.F.dropout(x, 0.5, training=False) is x
     np.testing.assert_array_equal(
-        tg.F.dropout(x, 0.5, generator=7).numpy(), tg.F.dropout(x, 0.5, generator=7).numpy()
+        tg.F.dropout(x, 0.5, generator=7).detach().cpu().numpy(),
+        tg.F.dropout(x, 0.5, generator=7).detach().cpu().numpy(),
     )
 
 
 def test_one_hot_and_nll_loss():
-    np.testing.assert_array_equal(tg.F.one_hot([2, 0], 3).numpy(), [[0, 0, 1], [1, 0, 0]])
+    one_hot = tg.F.one_hot(tg.tensor([2, 0]), 3)
+    assert one_hot.dtype == np.int64
+    np.testing.assert_array_equal(one_hot.numpy(), [[0, 0, 1], [1, 0, 0]])
     log_probs = tg.tensor([[-1.0, -2.0], [-3.0, -0.5]], requires_grad=True)
     loss = tg.F.nll_loss(log_probs, tg.tensor([1, 0]))
     assert loss.item() == pytest.approx(2.5)
     loss.backward()
-    np.testing.assert_allclose(log_probs.grad.numpy(), [[0, -0.5], [-0.5, 0]])
+    np.testing.assert_allclose(log_probs.grad.detach().cpu().numpy(), [[0, -0.5], [-0.5, 0]])
 
 
 # ---------------------------------------------------------------- errors
 
 
 def test_matmul_mismatch_names_both_shapes():
-    with pytest.raises(ValueError, match=r"\(2, 3\) @ \(4, 5\)"):
+    with pytest.raises(RuntimeError, match=r"\(2x3 and 4x5\)"):
         tg.ones(2, 3) @ tg.ones(4, 5)
-    with pytest.raises(ValueError, match="at least one dimension"):
+    with pytest.raises(RuntimeError, match="at least 1D"):
         tg.tensor(2.0) @ tg.ones(2)
 
 
-def test_broadcast_mismatch_names_both_shapes():
-    with pytest.raises(ValueError, match=r"\(2, ?3\).*\(4,?\)"):
+def test_broadcast_mismatch_names_both_sizes():
+    with pytest.raises(RuntimeError, match=r"tensor a \(3\) must match .* tensor b \(4\)"):
         tg.ones(2, 3) + tg.ones(4)
-    with pytest.raises(ValueError, match=r"cannot broadcast shape \(3,\) to \(2, 4\)"):
+    with pytest.raises(RuntimeError, match=r"expanded size of the tensor \(4\).*size \(3\)"):
         tg.ones(3).expand(2, 4)
 
 
@@ -126,10 +136,10 @@ def test_mixing_devices_names_both():
 @pytest.mark.parametrize(
     ("labels", "error", "pattern"),
     [
-        (np.array([0.0, 1.0]), TypeError, "labels must be integers, not float64"),
-        (np.array([0, 3]), ValueError, r"\[0, 3\).*\[0, 3\]"),
-        (np.array([-1, 0]), ValueError, r"\[0, 3\).*\[-1, 0\]"),
-        (np.array([0, 1, 2]), ValueError, r"shape \(2,\)"),
+        (np.array([0.0, 1.0]), RuntimeError, "expected scalar type Long but found float64"),
+        (np.array([0, 3]), IndexError, "Target 3 is out of bounds"),
+        (np.array([-1, 0]), IndexError, "Target -1 is out of bounds"),
+        (np.array([0, 1, 2]), ValueError, r"batch_size \(2\) to match target batch_size \(3\)"),
     ],
 )
 def test_bad_labels_are_refused(labels, error, pattern):
@@ -145,23 +155,24 @@ def test_unsupported_dtypes_are_refused_by_name():
 
 
 def test_only_floating_tensors_require_grad():
-    with pytest.raises(TypeError, match=r"floating point.*int64"):
+    with pytest.raises(RuntimeError, match="floating point"):
         tg.tensor([1, 2], requires_grad=True)
 
 
 def test_backward_needs_a_scalar_or_a_grad():
     x = tg.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"scalar, not shape \(3,\)"):
+    with pytest.raises(RuntimeError, match="only for scalar outputs"):
         (x * 2).backward()
-    with pytest.raises(ValueError, match=r"grad has shape \(2,\)"):
+    with pytest.raises(RuntimeError, match=r"Mismatch in shape.*\[2\].*\[3\]"):
         (x * 2).backward(np.ones(2))
     with pytest.raises(RuntimeError, match="does not require grad"):
         tg.ones(1).backward()
 
 
 def test_unknown_device_is_refused():
-    with pytest.raises(ValueError, match="unknown device 'tpu'"):
-        tg.ones(2, device="tpu")
+    for name in ("tpu", "gpu", "CPU", "cuda:x"):
+        with pytest.raises(RuntimeError, match=f"unknown device '{name}'"):
+            tg.ones(2, device=name)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("cupy") is not None, reason="CuPy is installed")
@@ -182,7 +193,7 @@ def test_gradcheck_reports_the_worst_element():
         def backward(self, grad):
             return (grad * self.a,)  # should be 2 * a
 
-    from tinygrad_rnn.tensor import _apply
+    from tinygrad_rnn.dispatch import apply as _apply
 
     x = tg.tensor([1.0, 3.0, 2.0], requires_grad=True)
     with pytest.raises(

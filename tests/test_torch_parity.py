@@ -11,7 +11,7 @@ TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
 
 
 def copy_weights(ours, theirs):
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours.load_state_dict({k: v.detach().cpu().numpy() for k, v in theirs.state_dict().items()})
 
 
 def compare_training_step(ours, theirs, x, run_ours, run_theirs):
@@ -22,7 +22,9 @@ def compare_training_step(ours, theirs, x, run_ours, run_theirs):
     for _ in range(2):
         out_ours = run_ours(ours, tg.tensor(x))
         out_theirs = run_theirs(theirs, torch.tensor(x))
-        np.testing.assert_allclose(out_ours.numpy(), out_theirs.detach().numpy(), **TOLERANCE)
+        np.testing.assert_allclose(
+            out_ours.detach().cpu().numpy(), out_theirs.detach().cpu().numpy(), **TOLERANCE
+        )
         opt_ours.zero_grad()
         opt_theirs.zero_grad()
         (out_ours * out_ours).sum().backward()
@@ -30,13 +32,19 @@ def compare_training_step(ours, theirs, x, run_ours, run_theirs):
         theirs_params = dict(theirs.named_parameters())
         for name, p in ours.named_parameters():
             np.testing.assert_allclose(
-                p.grad.numpy(), theirs_params[name].grad.numpy(), err_msg=name, **TOLERANCE
+                p.grad.detach().cpu().numpy(),
+                theirs_params[name].grad.detach().cpu().numpy(),
+                err_msg=name,
+                **TOLERANCE,
             )
         opt_ours.step()
         opt_theirs.step()
         for name, p in ours.named_parameters():
             np.testing.assert_allclose(
-                p.numpy(), theirs_params[name].detach().numpy(), err_msg=name, **TOLERANCE
+                p.detach().cpu().numpy(),
+                theirs_params[name].detach().cpu().numpy(),
+                err_msg=name,
+                **TOLERANCE,
             )
 
 
@@ -97,4 +105,8 @@ def test_linear_and_cross_entropy_match_pytorch():
     loss_ours.backward()
     loss_theirs.backward()
     assert loss_ours.item() == pytest.approx(loss_theirs.item(), rel=1e-6)
-    np.testing.assert_allclose(ours_logits.grad.numpy(), theirs_logits.grad.numpy(), **TOLERANCE)
+    np.testing.assert_allclose(
+        ours_logits.grad.detach().cpu().numpy(),
+        theirs_logits.grad.detach().cpu().numpy(),
+        **TOLERANCE,
+    )

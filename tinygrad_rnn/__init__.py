@@ -1,56 +1,72 @@
-"""tinygrad_rnn: a small reverse-mode autograd engine on NumPy and CuPy, for recurrent networks."""
+"""tinygrad_rnn: a small reverse-mode autograd engine on NumPy and CuPy, for recurrent networks.
+
+Its names and behaviour are PyTorch's, so that `import tinygrad_rnn as torch` reads as usual.
+"""
 
 import numpy as np
 
-from . import functional, nn, optim
+from . import functional, nn, optim, random
 from . import functional as F
-from .autograd import enable_grad, is_grad_enabled, no_grad
+from .autograd import JitError
 from .backend import cuda_is_available, get_default_device, set_default_device
 from .checkpoint import CheckpointError, load, save
-from .creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .creation import (
+    arange,
+    as_tensor,
+    asarray,
+    bernoulli,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    multinomial,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import get_default_dtype, promote_types, result_type, set_default_dtype
+from .functions import *  # noqa: F403 - the tensor methods as functions (tg.sum, tg.exp, ...)
+from .functions import is_floating_point, is_tensor, max, maximum, min, minimum  # noqa: A004
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
-from .jit import JitError, jit
-from .tensor import Tensor, cat, concatenate, maximum, minimum, stack, where
+from .jit import jit
+from .random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from .tensor import Size, Tensor
+from .tensor_shape import cat, stack, where
 
-float16, float32, float64 = np.float16, np.float32, np.float64
-int32, int64, uint8, bool_ = np.int32, np.int64, np.uint8, np.bool_
+concatenate = concat = cat
+
+# dtypes, by PyTorch's names (NumPy dtypes underneath: tg.float32 == np.float32)
+float16 = half = np.dtype(np.float16)
+float32 = float = np.dtype(np.float32)  # noqa: A001 - PyTorch's names
+float64 = double = np.dtype(np.float64)
+uint8 = np.dtype(np.uint8)
+int8 = np.dtype(np.int8)
+int16 = short = np.dtype(np.int16)
+int32 = int = np.dtype(np.int32)  # noqa: A001
+int64 = long = np.dtype(np.int64)
+bool = np.dtype(np.bool_)  # noqa: A001
+bool_ = bool
 
 __version__ = "0.1.0"
-
-# fmt: off
-__all__ = [
-    "CheckpointError",
-    "F",
-    "GradcheckError",
-    "JitError",
-    "Tensor",
-    "arange",
-    "cat",
-    "concatenate",
-    "cuda_is_available",
-    "enable_grad",
-    "full",
-    "functional",
-    "get_default_device",
-    "gradcheck",
-    "is_grad_enabled",
-    "jit",
-    "load",
-    "maximum",
-    "minimum",
-    "nn",
-    "no_grad",
-    "ones",
-    "ones_like",
-    "optim",
-    "rand",
-    "randn",
-    "save",
-    "set_default_device",
-    "stack",
-    "tensor",
-    "where",
-    "zeros",
-    "zeros_like",
-]
-# fmt: on

@@ -24,14 +24,34 @@ class Function:
     Subclasses keep what backward needs as attributes of `self`; the engine drops them all
     (and the links to the inputs) once the gradient has been passed on. In the graph a
     Function holds `parents` (the input nodes, None where no gradient is needed),
-    `needs_input_grad` (one bool per input) and `output_shape`.
+    `needs_input_grad` (one bool per input), `output_shape` and `output_dtype`, and
+    `versions`: for each tensor whose values backward reads, its version counter and the
+    version it had, so that backward refuses values changed in place since.
     """
 
     released = False
     retains = None  # a weak reference to the output tensor once it calls retain_grad()
+    hooks = None  # functions the gradient arriving here passes through (register_hook)
+    versions = ()
     differentiable = True  # False: the output never requires grad (comparisons, argmax)
     pure = True  # False: forward has an effect (a check that raises), so jit never drops it
     capturable = True  # False: a CUDA graph cannot hold it (a copy between devices)
+    view = False  # True: the result may be a view of the first input (see ops/shape.py)
+    inplace = False  # True: forward writes into its first input and returns it
+    saved_inputs: tuple = ()  # the inputs backward reads (see `saved`)
+    saves_output = False  # whether backward reads the result
+
+    tracks_versions = False  # whether it saves anything (derived from the three above)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        overrides_saved = getattr(cls.saved, "__func__", cls.saved) is not Function.saved.__func__
+        cls.tracks_versions = bool(cls.saves_output or cls.saved_inputs or overrides_saved)
+
+    @classmethod
+    def saved(cls, needs) -> tuple:
+        """Positions of the inputs whose values backward reads, given which need a gradient."""
+        return cls.saved_inputs
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -57,6 +77,7 @@ class AccumulateGrad:
 
     released = False
     retains = None
+    versions = ()
     parents = ()
 
     def __init__(self, tensor):
@@ -64,7 +85,15 @@ class AccumulateGrad:
 
     @property
     def output_shape(self):
-        return self.tensor.data.shape
+        return self.tensor.array.shape
+
+    @property
+    def output_dtype(self):
+        return self.tensor.array.dtype
+
+    @property
+    def hooks(self):
+        return self.tensor._hooks
 
     def release(self) -> None:
         pass  # shared by every graph that uses the leaf: nothing to free
@@ -137,41 +166,6 @@ class ProductGrad:
         return out
 
 
-class _GradMode:
-    enabled = True
-
-
-def is_grad_enabled() -> bool:
-    return _GradMode.enabled
-
-
-class no_grad:  # noqa: N801 - named as in PyTorch
-    """Context manager and decorator: operations inside build no graph."""
-
-    _enabled = False
-
-    def __enter__(self):
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = self._enabled
-
-    def __exit__(self, *exc_info):
-        _GradMode.enabled = self._previous
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with type(self)():
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-
-class enable_grad(no_grad):  # noqa: N801 - named as in PyTorch
-    """Context manager and decorator: turn graph building back on inside a no_grad block."""
-
-    _enabled = True
-
-
 _SECOND_BACKWARD = (
     "trying to backward through the graph a second time: its saved arrays were freed by the "
     "first backward; pass retain_graph=True to the first backward if you need to go through twice"
@@ -202,8 +196,21 @@ def topological_order(root) -> list:
     return order
 
 
-def accumulate(grads: list, owned: list, i: int, grad, shape) -> None:
-    """Add `grad` (reduced to `shape` if broadcasting stretched it) into grads[i].
+def check_versions(node) -> None:
+    """Refuse to run `node`'s backward if a value it saved was modified in place since."""
+    for counter, version, what in node.versions:
+        if counter[0] != version:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: {what} of {type(node).__name__}, is at version "
+                f"{counter[0]}; expected version {version} instead. Hint: compute it "
+                "out of place (x = x + y instead of x += y), or clone() it first."
+            )
+
+
+def accumulate(grads: list, owned: list, i: int, grad, shape, dtype) -> None:
+    """Add `grad` (reduced to `shape` if broadcasting stretched it, cast to `dtype`) into
+    grads[i].
 
     owned[i] says whether grads[i] is an array the engine made itself and may therefore add
     into in place; any other array may be shared (an Add passes one gradient to both inputs).
@@ -219,11 +226,15 @@ def accumulate(grads: list, owned: list, i: int, grad, shape) -> None:
     elif type(grads[i]) is ProductGrad:  # an array meets products still waiting
         grads[i], owned[i] = grads[i].evaluate(), True
     if type(grad) is PartialGrad:
+        if grad.grad.dtype != dtype:
+            grad.grad = grad.grad.astype(dtype)
         grads[i] = grad.add_into(grads[i], owned[i])
         owned[i] = True
         return
     if grad.shape != shape:
         grad = sum_to(grad, shape)
+    if grad.dtype != dtype:  # an input promoted to a wider dtype: its gradient comes back
+        grad = grad.astype(dtype)
     previous = grads[i]
     if previous is None:
         grads[i] = grad
@@ -255,14 +266,26 @@ def backward(root, grad, retain_graph: bool = False) -> None:
         if type(grad) is ProductGrad:
             grad, owned[i] = grad.evaluate(), True
         grads[i], node = None, order[i]
+        if node.hooks:
+            for hook in node.hooks:
+                grad, owned[i] = hook(grad, owned[i])
         if node.retains is not None and (retained := node.retains()) is not None:
             retained._deposit_grad(grad, False)
         if type(node) is AccumulateGrad:
             node.tensor._deposit_grad(grad, owned[i])
             continue
+        if node.versions:
+            check_versions(node)
         for parent, parent_grad in zip(node.parents, node.backward(grad)):
             if parent is not None and parent_grad is not None:
-                accumulate(grads, owned, position[id(parent)], parent_grad, parent.output_shape)
+                accumulate(
+                    grads,
+                    owned,
+                    position[id(parent)],
+                    parent_grad,
+                    parent.output_shape,
+                    parent.output_dtype,
+                )
         if not retain_graph:
             node.release()
 

@@ -14,10 +14,6 @@ import numpy as np
 from . import cublas
 
 DEVICES = ("cpu", "cuda")
-SUPPORTED_DTYPES = tuple(
-    np.dtype(name) for name in ("float16", "float32", "float64", "int32", "int64", "uint8", "bool")
-)
-FLOAT_DTYPES = tuple(d for d in SUPPORTED_DTYPES if d.kind == "f")
 
 _default_device = "cpu"
 _cupy: Any = None
@@ -69,14 +65,33 @@ def cuda_is_available() -> bool:
         return False
 
 
-def check_device(device: str | None) -> str:
-    """Normalise a device name ("cpu", "cuda", "cuda:0" or None for the default)."""
+def check_device(device) -> str:
+    """The device a name means: "cpu" or "cuda" ("cuda:N" makes GPU N this process's CUDA
+    device, as one process drives one GPU here), or the default device for None.
+
+    As PyTorch, an unknown name ("gpu", "CPU") and a GPU that is not there raise RuntimeError.
+    """
     if device is None:
         return _default_device
-    name = str(device).split(":")[0]
-    if name not in DEVICES:
-        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+    text = str(device)
+    name, _, index = text.partition(":")
+    if name not in DEVICES or (index and not index.isdigit()) or (index and name == "cpu"):
+        raise RuntimeError(
+            f"unknown device {text!r}: expected 'cpu', 'cuda' or 'cuda:N' "
+            "(lower case, as PyTorch writes them)"
+        )
+    if name == "cuda" and index:
+        _select_gpu(int(index))
     return name
+
+
+def _select_gpu(index: int) -> None:
+    cupy = _import_cupy()
+    count = cupy.cuda.runtime.getDeviceCount()
+    if index >= count:
+        raise RuntimeError(f"CUDA device {index} requested, but this machine has {count}")
+    if cupy.cuda.Device().id != index:
+        cupy.cuda.Device(index).use()
 
 
 def set_default_device(device: str) -> None:
@@ -114,18 +129,6 @@ def to_device(array, device: str):
     if device == "cpu":
         return array.get()
     return _import_cupy().asarray(array)
-
-
-def check_dtype(dtype) -> np.dtype:
-    """`dtype` as a NumPy dtype, refused by name if the engine does not support it."""
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError as error:
-        raise TypeError(f"unsupported dtype {dtype!r}") from error
-    if dtype not in SUPPORTED_DTYPES:
-        names = ", ".join(d.name for d in SUPPORTED_DTYPES)
-        raise TypeError(f"unsupported dtype {dtype.name}; supported: {names}")
-    return dtype
 
 
 def matmul(a, b):

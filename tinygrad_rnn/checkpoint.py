@@ -1,53 +1,82 @@
 """Checkpoints: nested dicts of tensors, arrays and plain values in one safetensors file.
 
-Arrays go into the safetensors body (readable by any safetensors reader, never pickled); the
-nesting and the plain values (numbers, strings, lists, optimizer hyper-parameters, a NumPy
-Generator's state) go into its metadata as JSON. Files are written atomically (`atomic_write`:
-a temporary file in the same folder, fsynced, then renamed over the old one), so a crash at any
-moment leaves either the old checkpoint or the new one, never a torn file.
+Arrays go into the safetensors body (readable by any safetensors reader, never pickled), each
+named by its path of keys ("model/fc.weight"; a "/" or "%" inside a key is escaped, so no two
+paths collide); the nesting and the plain values (numbers, strings, lists, optimizer
+hyper-parameters, a NumPy Generator's state) go into its metadata as JSON. Keys are strings or
+ints. Saving to a path is atomic (`atomic_write`: a temporary file in the same folder, fsynced,
+then renamed over the old one), so a crash leaves the old checkpoint or the new one, never a
+torn file. Anything that is not such a file raises CheckpointError.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import safetensors
 import safetensors.numpy
 
-from .backend import to_device
+from .backend import check_device, to_device
+from .creation import as_tensor
 from .tensor import Tensor
 
 FORMAT = "tinygrad_rnn"
 
 
 class CheckpointError(ValueError):
-    """A file that is not a readable tinygrad_rnn checkpoint."""
+    """A file that is not a readable tinygrad_rnn checkpoint, or a value that cannot be one."""
+
+
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy when needed, keeping 0-d arrays 0-d (np.ascontiguousarray would
+    make them 1-d)."""
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
+def _child(path: str, key) -> str:
+    if not isinstance(key, (str, int)) or isinstance(key, bool):
+        raise CheckpointError(
+            f"checkpoint keys must be strings or ints, not {type(key).__name__} ({key!r}) "
+            f"at {path or 'the top level'}"
+        )
+    escaped = str(key).replace("%", "%25").replace("/", "%2F")
+    return f"{path}/{escaped}" if path else escaped
+
+
+def _store(arrays: dict, path: str, array) -> str:
+    arrays[path] = _contiguous(to_device(array, "cpu"))
+    return path
 
 
 def _encode(value, path: str, arrays: dict):
     """A JSON-able tree for `value`, moving every array and tensor into `arrays`."""
     if isinstance(value, Tensor):
-        arrays[path] = np.ascontiguousarray(to_device(value.data, "cpu"))
-        return {"__tensor__": path, "requires_grad": value.requires_grad}
+        stored = _store(arrays, path or "tensor", value.array)
+        return {"__tensor__": stored, "requires_grad": value.requires_grad}
     if isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__"):
-        arrays[path] = np.ascontiguousarray(to_device(value, "cpu"))
-        return {"__array__": path}
+        return {"__array__": _store(arrays, path or "array", value)}
     if isinstance(value, np.random.Generator):
         return {"__generator__": _encode(value.bit_generator.state, path, arrays)}
     if isinstance(value, dict):  # as pairs, so integer keys come back as integers
-        return {"__dict__": [[k, _encode(v, f"{path}/{k}", arrays)] for k, v in value.items()]}
+        pairs = []
+        for k, v in value.items():
+            pairs.append([k, _encode(v, _child(path, k), arrays)])
+        keys = [str(k) for k, _ in pairs]
+        if len(set(keys)) != len(keys):  # 1 and "1" would share a name in the file
+            raise CheckpointError(f"keys collide at {path or 'the top level'}: {keys}")
+        return {"__dict__": pairs}
     if isinstance(value, (list, tuple)):
-        items = [_encode(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]
+        items = [_encode(v, _child(path, i), arrays) for i, v in enumerate(value)]
         return items if isinstance(value, list) else {"__tuple__": items}
     if isinstance(value, np.generic):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(f"cannot save {type(value).__name__} at {path or 'the top level'}")
+    raise CheckpointError(f"cannot save {type(value).__name__} at {path or 'the top level'}")
 
 
 def _decode(tree, arrays: dict, device: str | None):
@@ -56,8 +85,8 @@ def _decode(tree, arrays: dict, device: str | None):
     if not isinstance(tree, dict):
         return tree
     if "__tensor__" in tree:
-        data = arrays[tree["__tensor__"]]
-        return Tensor(data, requires_grad=tree["requires_grad"], device=device)
+        tensor = as_tensor(arrays[tree["__tensor__"]].copy(), device=device)
+        return tensor.requires_grad_(bool(tree["requires_grad"]))
     if "__array__" in tree:
         return arrays[tree["__array__"]]
     if "__generator__" in tree:
@@ -70,14 +99,17 @@ def _decode(tree, arrays: dict, device: str | None):
     return {k: _decode(v, arrays, device) for k, v in tree["__dict__"]}
 
 
-def save(state, path: str | os.PathLike) -> None:
-    """Write `state` (nested dicts/lists of tensors, arrays and plain values) to `path`."""
-    path = Path(path)
+def save(obj, f) -> None:
+    """Write `obj` (nested dicts/lists/tuples of tensors, arrays and plain values) to `f`, a
+    path (written atomically) or a binary file object."""
     arrays: dict[str, np.ndarray] = {}
-    tree = _encode(state, "", arrays)
+    tree = _encode(obj, "", arrays)
     metadata = {"format": FORMAT, "version": "1", "tree": json.dumps(tree)}
     payload = safetensors.numpy.save(arrays, metadata=metadata)
-    atomic_write(path, lambda temporary: temporary.write_bytes(payload))
+    if hasattr(f, "write"):
+        f.write(payload)
+    else:
+        atomic_write(f, lambda temporary: temporary.write_bytes(payload))
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> None:
@@ -102,19 +134,30 @@ def _fsync(path: Path) -> None:
         os.close(descriptor)
 
 
-def load(path: str | os.PathLike, device: str | None = None):
-    """Read a checkpoint written by `save`; tensors are placed on `device` (default device)."""
-    path = Path(path)
+def _metadata(payload: bytes) -> dict:
+    """The __metadata__ of a safetensors payload (its JSON header follows an 8-byte length)."""
+    (length,) = struct.unpack("<Q", payload[:8])
+    header = json.loads(payload[8 : 8 + length])
+    return header.get("__metadata__") or {}
+
+
+def load(f, map_location=None, *, device: str | None = None, weights_only: bool = True):
+    """Read a checkpoint written by `save` from a path or a binary file object; tensors are
+    placed on `map_location` (or `device`; the default device if neither)."""
+    name = getattr(f, "name", f)
+    payload = f.read() if hasattr(f, "read") else Path(f).read_bytes()
+    location = map_location if map_location is not None else device
+    location = None if location is None or callable(location) else check_device(str(location))
     try:
-        with safetensors.safe_open(str(path), framework="numpy") as file:
-            metadata = file.metadata() or {}
-            arrays = {key: file.get_tensor(key) for key in file.keys()}  # noqa: SIM118
-    except FileNotFoundError:
+        metadata = _metadata(payload)
+        if metadata.get("format") != FORMAT:
+            raise CheckpointError(f"{name} is not a {FORMAT} checkpoint")
+        arrays = safetensors.numpy.load(payload)
+        return _decode(json.loads(metadata["tree"]), arrays, location)
+    except CheckpointError:
         raise
-    except Exception as error:
+    except Exception as error:  # a torn, foreign or edited file: always one kind of error
         raise CheckpointError(
-            f"{path} is not a readable checkpoint (truncated or corrupt?): {error}"
+            f"{name} is not a readable checkpoint (truncated or corrupt?): "
+            f"{type(error).__name__}: {error}"
         ) from error
-    if metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is a safetensors file but not a {FORMAT} checkpoint")
-    return _decode(json.loads(metadata["tree"]), arrays, device)

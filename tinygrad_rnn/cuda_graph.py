@@ -51,7 +51,7 @@ class GraphReplay:
         self.check_stream = cupy.cuda.Stream(non_blocking=True)
         self.copied = cupy.cuda.Event(disable_timing=True)  # the arguments are in place
         with cupy.cuda.using_allocator(self.pool.malloc):
-            self.buffers = [tensor.data.copy() for tensor in arguments]
+            self.buffers = [tensor.array.copy() for tensor in arguments]
         self.outputs = outputs
         self.checks: list = []  # host checks of arguments, run before the launches
         self.steps: list = []  # a _Segment or a replayable call, in order
@@ -76,7 +76,7 @@ class GraphReplay:
                         raise CaptureError(f"{event.cls.__name__} cannot run inside a CUDA graph")
                     for kind, tensor in event.sources:
                         if kind == EXTERNAL:
-                            self.reads[id(tensor)] = (tensor, tensor.data)
+                            self.reads[id(tensor)] = (tensor, tensor.array)
                 pending.append(event)
         if pending:
             self.steps.append(self._capture_segment(pending, values, functions))
@@ -93,7 +93,7 @@ class GraphReplay:
             sources.append((kind, argument_of[x] if kind == SLOT else x))
         self.checks.append((event.cls, sources, event.kwargs))
         kind, first = event.sources[0]
-        values[event.out] = values[first] if kind == SLOT else first.data
+        values[event.out] = values[first] if kind == SLOT else first.array
 
     def _capture_segment(self, events: list, values: list, functions: list) -> _Segment:
         import cupy
@@ -121,13 +121,13 @@ class GraphReplay:
 
     def stale(self) -> bool:
         """Whether a tensor the graphs read has had its array replaced since the capture."""
-        return any(tensor.data is not array for tensor, array in self.reads.values())
+        return any(tensor.array is not array for tensor, array in self.reads.values())
 
     def run(self, arguments: list) -> list:
         """Copy the arguments in, launch the graphs and run the calls in order; the checks run
         while the first graph computes, and before anything changes a tensor the user sees."""
         for buffer, tensor in zip(self.buffers, arguments):
-            buffer[...] = tensor.data
+            buffer[...] = tensor.array
         self.copied.record()
         unchecked = bool(self.checks)
         for step in self.steps:
@@ -140,7 +140,7 @@ class GraphReplay:
             if self.stale():
                 raise JitError(
                     "a replayable call replaced the array of a tensor that the step reads; "
-                    "update tensors in place (param.data[...] = ...) inside a jitted step"
+                    "update tensors in place (param.array[...] = ...) inside a jitted step"
                 )
             step.graph.launch()  # writes only the graphs' own memory
             if unchecked:
@@ -159,7 +159,7 @@ class GraphReplay:
             self.check_stream.wait_event(self.copied)
             for cls, sources, kwargs in self.checks:
                 arrays = [
-                    arguments[x].data if kind == SLOT else x.data if kind == EXTERNAL else x
+                    arguments[x].array if kind == SLOT else x.array if kind == EXTERNAL else x
                     for kind, x in sources
                 ]
                 cls().forward(*arrays, **kwargs)

@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .autograd import no_grad
 from .backend import to_device
+from .creation import as_tensor
+from .grad_mode import no_grad
 from .tensor import Tensor
 
 
@@ -25,7 +26,7 @@ def _float64_inputs(inputs: Sequence) -> list:
     for x in inputs:
         if isinstance(x, Tensor) and x.requires_grad:
             if x.dtype != np.float64 or not x.is_leaf:
-                x = Tensor(x.data.astype(np.float64), requires_grad=True, device=x.device)
+                x = as_tensor(x.array.astype(np.float64), device=x.device).requires_grad_()
             x.grad = None
         prepared.append(x)
     return prepared
@@ -59,11 +60,11 @@ def gradcheck(
 
     def objective() -> float:
         with no_grad():
-            return float((to_device(fn(*inputs).data, "cpu") * upstream).sum())
+            return float((to_device(fn(*inputs).array, "cpu") * upstream).sum())
 
     for position, x in enumerate(checked):
-        analytic = np.zeros(x.shape) if x.grad is None else to_device(x.grad.data, "cpu")
-        values, host = x.data, to_device(x.data, "cpu").copy()
+        analytic = np.zeros(x.shape) if x.grad is None else to_device(x.grad.array, "cpu")
+        values, host = x.array, to_device(x.array, "cpu").copy()
         if directional:
             direction = rng.standard_normal(x.shape)
             expected = np.array([(analytic * direction).sum()])
@@ -76,7 +77,7 @@ def gradcheck(
                     for i in range(host.size)
                 ]
             )
-        x.data = values
+        x.array = values
         excess = np.abs(expected - numeric) - (atol + rtol * np.abs(numeric))
         worst = int(np.argmax(excess)) if excess.size else 0
         if excess.size and excess[worst] > 0:
@@ -86,7 +87,7 @@ def gradcheck(
                 else f"at index {tuple(int(i) for i in np.unravel_index(worst, x.shape))}"
             )
             raise GradcheckError(
-                f"gradient of input {position} (shape {x.shape}) {where}: backward gives "
+                f"gradient of input {position} (shape {tuple(x.shape)}) {where}: backward gives "
                 f"{float(expected[worst])!r}, finite differences give {float(numeric[worst])!r}"
             )
     return True
@@ -102,6 +103,6 @@ def _central_difference(objective, x: Tensor, host: np.ndarray, direction, eps) 
     """(f(x + eps d) - f(x - eps d)) / 2 eps, moving `x` itself and leaving it shifted."""
     results = []
     for sign in (1.0, -1.0):
-        x.data = to_device(host + sign * eps * direction, x.device)
+        x.array = to_device(host + sign * eps * direction, x.device)
         results.append(objective())
     return (results[0] - results[1]) / (2 * eps)

@@ -31,8 +31,10 @@ import warnings
 
 import numpy as np
 
-from .autograd import AccumulateGrad, Capture, JitError, ProductGrad, _GradMode, accumulate
-from .tensor import _TENSOR_TYPES, Tensor
+from .autograd import AccumulateGrad, Capture, JitError, ProductGrad, accumulate
+from .dispatch import TENSOR_TYPES as _TENSOR_TYPES
+from .grad_mode import GradMode
+from .tensor import Tensor
 
 SLOT, EXTERNAL, CONSTANT, GRAD = 0, 1, 2, 3
 
@@ -49,7 +51,7 @@ class _Op:
 class _Plan:
     """One backward pass, as the engine walks it: `steps` in reverse topological order, each
     (position, op index, None, parents) for an op or (position, None, leaf tensor, None) for
-    a leaf, where parents holds (position, shape) or None per input."""
+    a leaf, where parents holds (position, shape, dtype) or None per input."""
 
     __slots__ = ("retain", "root_grad", "size", "steps")
 
@@ -119,12 +121,16 @@ class Recorder:
             node = order[i]
             if node.retains is not None:
                 raise JitError("retain_grad() (and track_hidden_grads) cannot be captured")
+            if node.hooks:
+                raise JitError("gradient hooks (register_hook) cannot be captured")
             if type(node) is AccumulateGrad:
                 self._key(node)  # registers the leaf, for grad_owner
                 steps.append((i, None, node.tensor, None))
                 continue
             parents = tuple(
-                None if parent is None else (position[id(parent)], parent.output_shape)
+                None
+                if parent is None
+                else (position[id(parent)], parent.output_shape, parent.output_dtype)
                 for parent in node.parents
             )
             steps.append((i, self._key(node), None, parents))
@@ -183,7 +189,7 @@ class Recorder:
         return values, [None] * self.ops
 
     def replay(self, arguments: list[Tensor]) -> list:
-        values, functions = self.start([t.data for t in arguments])
+        values, functions = self.start([t.array for t in arguments])
         for event in self.events:
             run_event(event, values, functions)
         return values
@@ -193,7 +199,7 @@ def run_event(event, values: list, functions: list, deposit=None) -> None:
     """Replay one recorded event: an op, a backward plan, or a replayable call."""
     if type(event) is _Op:
         arrays = [
-            values[x] if kind == SLOT else x.data if kind == EXTERNAL else x
+            values[x] if kind == SLOT else x.array if kind == EXTERNAL else x
             for kind, x in event.sources
         ]
         fn = event.cls()
@@ -235,7 +241,7 @@ def _run_plan(plan: _Plan, functions: list, deposit=None) -> None:
             continue
         for target, parent_grad in zip(parents, functions[index].backward(grad)):
             if target is not None and parent_grad is not None:
-                accumulate(grads, owned, target[0], parent_grad, target[1])
+                accumulate(grads, owned, *target[:1], parent_grad, *target[1:])
         if not plan.retain:
             functions[index] = None
 
@@ -320,7 +326,7 @@ class Jitted:
 
     def __call__(self, *args, **kwargs):
         tensors: list[Tensor] = []
-        key = (_flatten(args, tensors), _flatten(kwargs, tensors), _GradMode.enabled)
+        key = (_flatten(args, tensors), _flatten(kwargs, tensors), GradMode.enabled)
         record = self.records.get(key)
         if record is not None:
             values = self._replay(record, tensors)

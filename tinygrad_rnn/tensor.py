@@ -1,145 +1,97 @@
-"""Tensor: an array, its gradient and the Function that made it; methods build the graph."""
+"""Tensor: an array, its gradient and the Function that made it; methods build the graph.
+
+The class is assembled from method families, each in its own module: arithmetic and
+elementwise math (tensor_math), reductions and sorting (tensor_reduce), shapes, indexing and
+joins (tensor_shape), and in-place operations (tensor_inplace). This module holds what every
+tensor is: its storage, dtype, device, autograd state and conversions.
+"""
 
 from __future__ import annotations
 
-import numbers
+import copy
 import weakref
-from collections.abc import Sequence
 
 import numpy as np
 
-from . import autograd, ops
-from .autograd import AccumulateGrad, Capture, _GradMode, refuse_in_capture
-from .backend import (
-    DEVICES,
-    FLOAT_DTYPES,
-    check_device,
-    check_dtype,
-    device_of,
-    to_device,
-    xp_for,
-)
+from . import autograd, dispatch, ops
+from .autograd import AccumulateGrad, refuse_in_capture
+from .backend import check_device, device_of, to_device, xp_for
+from .dtypes import check_dtype, get_default_dtype, is_floating
+from .tensor_inplace import InplaceMethods
+from .tensor_math import MathMethods
+from .tensor_reduce import ReductionMethods
+from .tensor_shape import ShapeMethods
 
 
-def _apply(fn_cls, *inputs, **kwargs) -> Tensor:
-    """Run `fn_cls` forward on the inputs' arrays; record it in the graph if a gradient may flow.
+class Size(tuple):
+    """A tensor's shape: a tuple of ints, as torch.Size."""
 
-    Inputs are Tensors or Python numbers (passed to the array math as weak scalars, so a float32
-    tensor times 2.0 stays float32). This runs for every op, so it is written for speed.
-    """
-    device, requires_grad, arrays = None, False, []
-    for x in inputs:
-        if type(x) in _TENSOR_TYPES:
-            if device is None:
-                device = x.device
-            elif x.device != device:
-                raise RuntimeError(
-                    f"expected all tensors on one device, found {device} and {x.device} "
-                    f"in {fn_cls.__name__}"
-                )
-            requires_grad = requires_grad or x.requires_grad
-            arrays.append(x.data)
-        else:
-            arrays.append(x)
-    fn = fn_cls()
-    data = fn.forward(*arrays, **kwargs)
-    if fn_cls is ops.ToDevice:
-        device = kwargs["device"]
-    if type(data) is not np.ndarray and isinstance(data, np.generic):
-        data = np.asarray(data)  # NumPy reduces to scalars; keep 0-d arrays instead
-    if not (requires_grad and _GradMode.enabled and fn_cls.differentiable):
-        out = Tensor._make(data, device, False, None)
-    else:
-        parents, needs = [], []
-        for x in inputs:
-            if type(x) in _TENSOR_TYPES and x.requires_grad:
-                parents.append(x._node or x._grad_node())
-                needs.append(True)
-            else:
-                parents.append(None)
-                needs.append(False)
-        fn.parents, fn.needs_input_grad, fn.output_shape = parents, needs, data.shape
-        out = Tensor._make(data, device, True, fn)
-    if Capture.recorder is not None:
-        Capture.recorder.op(fn_cls, inputs, kwargs, out)
-    return out
+    def numel(self) -> int:
+        count = 1
+        for size in self:
+            count *= size
+        return count
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
 
 
-def _operand(x, like: Tensor):
-    """The other operand: a Tensor, a Python number (a weak scalar), or made into a Tensor."""
-    if type(x) in _PYTHON_NUMBERS or isinstance(x, Tensor):
-        return x
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, numbers.Number):
-        return x
-    if isinstance(x, (list, tuple)):
-        return Tensor(x, device=like.device, dtype=like.dtype)
-    return Tensor(x)
-
-
-def _reduce_args(axis, keepdims, dim, keepdim):
-    """Accept NumPy's (axis, keepdims) and PyTorch's (dim, keepdim) spellings alike."""
-    axis = dim if dim is not None else axis
-    keepdims = keepdim if keepdim is not None else keepdims
-    return (tuple(axis) if isinstance(axis, list) else axis), bool(keepdims)
-
-
-def _shape_args(shape) -> tuple:
-    """`f(2, 3)` and `f((2, 3))` both mean the shape (2, 3)."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
-
-
-_TENSOR_TYPES: set[type] = set()  # Tensor and its subclasses (nn.Parameter)
-_PYTHON_NUMBERS = (float, int)
-
-
-class Tensor:
+class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
     """An n-dimensional array on "cpu" (NumPy) or "cuda" (CuPy) that can record gradients.
 
-    Like `torch.as_tensor`, a NumPy or CuPy array of the right dtype and device is used without
-    a copy. Python floats become float32; arrays keep their dtype unless `dtype` is given.
+    `Tensor(*sizes)` and `Tensor(data)` are PyTorch's legacy constructor: a zero-filled
+    (PyTorch: uninitialised) or copied tensor of the default float dtype. Make tensors with
+    `tg.tensor` (copies, infers the dtype), `tg.as_tensor` and `tg.from_numpy` (share memory).
+    The NumPy or CuPy array itself is `tensor.array`; `tensor.data` is, as in PyTorch, a
+    tensor without history sharing that array.
     """
 
-    __slots__ = ("__weakref__", "_accumulator", "_node", "data", "device", "grad", "requires_grad")
+    __slots__ = (
+        "__weakref__",
+        "_accumulator",
+        "_counter",
+        "_grad",
+        "_hooks",
+        "_node",
+        "_view_of",
+        "array",
+        "device",
+        "requires_grad",
+    )
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__
+    __array_priority__ = 1000
 
-    def __init__(self, data, requires_grad: bool = False, device: str | None = None, dtype=None):
-        if isinstance(data, Tensor):
-            refuse_in_capture("Tensor(tensor) (it takes the value; use tensor.detach())")
-            data = data.data
-        if isinstance(data, np.generic):
-            data = np.asarray(data)
-        is_array = hasattr(data, "__array_interface__") or hasattr(data, "__cuda_array_interface__")
-        if device is None:
-            device = device_of(data) if is_array and not isinstance(data, np.ndarray) else None
+    def __init__(self, *args, device=None):
         device = check_device(device)
-        if not is_array:
-            data = np.asarray(data)
-            if dtype is None and data.dtype == np.float64:
-                dtype = np.float32
-        data = to_device(data, device)
-        if dtype is not None and data.dtype != check_dtype(dtype):
-            data = data.astype(dtype)
-        check_dtype(data.dtype)
-        if requires_grad and data.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"only floating point tensors can require grad, not {data.dtype.name}")
-        self.data, self.device, self.requires_grad = data, device, bool(requires_grad)
-        self.grad, self._node, self._accumulator = None, None, None
+        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+            array = xp_for(device).zeros(tuple(int(a) for a in args), dtype=get_default_dtype())
+        elif len(args) == 1:
+            from .creation import tensor
+
+            array = to_device(tensor(args[0], dtype=get_default_dtype()).array, device)
+        elif not args:
+            array = xp_for(device).zeros((0,), dtype=get_default_dtype())
+        else:
+            raise TypeError(f"Tensor() takes sizes (ints) or one sequence of data, got {args!r}")
+        self._set(array, device, False)
+
+    def _set(self, array, device: str, requires_grad: bool) -> None:
+        self.array, self.device, self.requires_grad = array, device, requires_grad
+        self._grad = self._node = self._accumulator = None
+        self._counter = self._view_of = self._hooks = None
 
     @classmethod
-    def _make(cls, data, device: str, requires_grad: bool, node) -> Tensor:
+    def _make(cls, array, device: str, requires_grad: bool, node) -> Tensor:
         """A tensor made by an op: `node` is the Function that made it (None outside a graph)."""
         tensor = cls.__new__(cls)
-        tensor.data, tensor.device, tensor.requires_grad = data, device, requires_grad
-        tensor.grad, tensor._node, tensor._accumulator = None, node, None
+        tensor.array, tensor.device, tensor.requires_grad = array, device, requires_grad
+        tensor._node, tensor._grad, tensor._accumulator = node, None, None
+        tensor._counter = tensor._view_of = tensor._hooks = None
         return tensor
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _TENSOR_TYPES.add(cls)  # _apply checks exact types, which is faster than isinstance
+        dispatch.TENSOR_TYPES.add(cls)  # apply checks exact types, which is faster
 
     def _grad_node(self):
         """The graph node that receives this tensor's gradient (a leaf's is made on demand)."""
@@ -151,81 +103,222 @@ class Tensor:
             self._accumulator = weakref.ref(accumulator)
         return accumulator
 
-    # ------------------------------------------------------------ attributes and conversions
+    # ------------------------------------------------------------ attributes
 
-    array = property(
-        lambda self: self.data,
-        doc="The NumPy (cpu) or CuPy (cuda) array holding the values, shared, not copied.",
-    )
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
+    shape = property(lambda self: Size(self.array.shape))
+    ndim = property(lambda self: self.array.ndim)
+    dtype = property(lambda self: self.array.dtype)
     is_leaf = property(lambda self: self._node is None)
     grad_fn = property(lambda self: self._node)
-    T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+    is_cuda = property(lambda self: self.device == "cuda")
+    _version = property(lambda self: 0 if self._counter is None else self._counter[0])
+    itemsize = property(lambda self: self.array.itemsize)
+
+    def size(self, dim: int | None = None):
+        """The shape (a Size), or the size of dimension `dim`."""
+        if dim is None:
+            return self.shape
+        return self.array.shape[self._dim(dim)] if self.ndim else self._dim(dim) and 1
+
+    def dim(self) -> int:
+        """The number of dimensions."""
+        return self.array.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return int(self.array.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self.array.itemsize
+
+    def is_floating_point(self) -> bool:
+        return is_floating(self.array.dtype)
+
+    def is_contiguous(self) -> bool:
+        return bool(self.array.flags.c_contiguous)
+
+    def _dim(self, dim: int) -> int:
+        """`dim` wrapped into [0, ndim) (a 0-d tensor takes 0 and -1), else IndexError."""
+        rank = max(self.ndim, 1)
+        if not -rank <= dim < rank:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
+                f"but got {dim})"
+            )
+        return dim % rank
+
+    @property
+    def data(self) -> Tensor:
+        """This tensor's values without history (sharing memory, not the version counter)."""
+        return Tensor._make(self.array, self.device, False, None)
+
+    @data.setter
+    def data(self, value) -> None:
+        from .creation import as_tensor
+
+        value = value if isinstance(value, Tensor) else as_tensor(value)
+        self.array, self.device = value.array, value.device
+
+    @property
+    def grad(self):
+        """The accumulated gradient (None before the first backward reaches this leaf)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None, not {value!r}")
+            if value.shape != self.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value.dtype != self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if value.device != self.device:
+                raise RuntimeError("assigned grad has data located on a different device")
+        self._grad = value
+
+    # ------------------------------------------------------------ Python protocols
 
     def __len__(self) -> int:
-        return len(self.data)
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.array.shape[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.array.shape[0]))
 
     def __bool__(self) -> bool:
         refuse_in_capture("testing a tensor's truth value (if tensor: ...)")
-        return bool(self.data)
+        if self.array.size != 1:
+            amount = "more than one value" if self.array.size else "no values"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
+        return bool(self.array)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu" or self.array.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    __hash__ = object.__hash__
 
     def __repr__(self) -> str:
         text = np.array2string(
-            to_device(self.data, "cpu"), separator=", ", precision=4, prefix="tensor("
+            to_device(self.array, "cpu"), separator=", ", precision=4, prefix="tensor("
         )
         extras = [f"device='{self.device}'"] if self.device != "cpu" else []
-        extras += [f"dtype={self.dtype.name}"] if self.dtype != np.float32 else []
+        default = self.dtype == get_default_dtype() or self.dtype in (np.int64, np.bool_)
+        extras += [] if default or self.array.size == 0 else [f"dtype={self.dtype.name}"]
         if self._node is not None:
             extras.append(f"grad_fn={self._node!r}")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([text, *extras]) + ")"
 
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared, not copied, on the CPU)."""
+    def __deepcopy__(self, memo) -> Tensor:
+        if self._node is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment."
+            )
+        clone = type(self).__new__(type(self))
+        clone._set(self.array.copy(), self.device, self.requires_grad)
+        memo[id(self)] = clone
+        if self._grad is not None:
+            clone._grad = copy.deepcopy(self._grad, memo)
+        return clone
+
+    def __reduce_ex__(self, protocol):
+        return (
+            _rebuild,
+            (type(self), to_device(self.array, "cpu"), self.device, self.requires_grad),
+        )
+
+    # ------------------------------------------------------------ conversions
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The values as a NumPy array (shared, not copied, on the CPU)."""
         refuse_in_capture("reading a tensor's values (numpy())")
-        return to_device(self.data, "cpu")
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        if self.device != "cpu" and not force:
+            raise TypeError(
+                "can't convert cuda device type tensor to numpy. Use Tensor.cpu() to copy the "
+                "tensor to host memory first."
+            )
+        return to_device(self.array, "cpu")
 
     def __array__(self, dtype=None, copy=None):
-        """np.asarray(tensor) works (on the CPU copy of the data)."""
-        array = self.numpy()
+        """np.asarray(tensor) works (on the CPU copy of the values)."""
+        array = self.numpy(force=True)
         return array if dtype is None else array.astype(dtype)
 
     def tolist(self):
-        """Nested Python lists of the values."""
-        return self.numpy().tolist()
+        """Nested Python lists of the values (a number for a 0-d tensor)."""
+        refuse_in_capture("reading a tensor's values (tolist())")
+        return to_device(self.array, "cpu").tolist()
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
         refuse_in_capture("reading a tensor's value (item())")
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, not shape {self.shape}")
-        return self.data.item()
+        if self.array.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.array.size} elements cannot be converted to Scalar"
+            )
+        return self.array.item()
 
-    def to(self, device_or_dtype=None, dtype=None) -> Tensor:
-        """This tensor on another device or with another dtype (differentiable; self if same)."""
+    def to(self, *args, **kwargs) -> Tensor:
+        """This tensor on another device and/or with another dtype (differentiable; self when
+        nothing changes): to(device), to(dtype), to(device, dtype), to(other_tensor)."""
+        device, dtype, copy_ = _to_arguments(args, kwargs)
         out = self
-        if isinstance(device_or_dtype, str) and device_or_dtype.split(":")[0] in DEVICES:
-            device = check_device(device_or_dtype)
-            if device != self.device:
-                xp_for(device)  # a missing CuPy is reported before any work
-                out = _apply(ops.ToDevice, self, device=device)
-        elif device_or_dtype is not None:
-            dtype = device_or_dtype
-        if dtype is not None and check_dtype(dtype) != out.dtype:
-            out = _apply(ops.Cast, out, dtype=check_dtype(dtype))
+        if device is not None and device != self.device:
+            xp_for(device)  # a missing CuPy is reported before any work
+            out = dispatch.apply(ops.ToDevice, self, device=device)
+        if dtype is not None and dtype != out.dtype:
+            out = dispatch.apply(ops.Cast, out, dtype=dtype)
+        if copy_ and out is self:
+            out = self.clone()
         return out
 
     def cpu(self) -> Tensor:
         """This tensor on the CPU (self if already there)."""
         return self.to("cpu")
 
-    def cuda(self) -> Tensor:
+    def cuda(self, device=None) -> Tensor:
         """This tensor on the GPU (self if already there)."""
-        return self.to("cuda")
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def type(self, dtype=None):
+        """The type name ('torch.FloatTensor'), or this tensor cast to `dtype`."""
+        if dtype is None:
+            return f"torch.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+        if isinstance(dtype, str):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            dtype = names[dtype.rsplit(".", 1)[-1]]
+        return self.to(dtype)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
 
     def float(self) -> Tensor:
         """As float32 (differentiable)."""
@@ -235,356 +328,216 @@ class Tensor:
         """As float64 (differentiable)."""
         return self.to(np.float64)
 
+    def half(self) -> Tensor:
+        return self.to(np.float16)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def short(self) -> Tensor:
+        return self.to(np.int16)
+
+    def char(self) -> Tensor:
+        return self.to(np.int8)
+
+    def byte(self) -> Tensor:
+        return self.to(np.uint8)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory; gradients flow back to this tensor."""
+        return dispatch.apply(ops.Clone, self)
+
+    def contiguous(self) -> Tensor:
+        """Self if its memory is in row-major order, else a row-major copy."""
+        return self if self.array.flags.c_contiguous else self.clone()
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> Tensor:
+        from .creation import tensor
+
+        dtype = self.dtype if dtype is None and not hasattr(data, "dtype") else dtype
+        return tensor(data, dtype=dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+        from .creation import full
+
+        return full(
+            size,
+            fill_value,
+            dtype=self.dtype if dtype is None else dtype,
+            device=device or self.device,
+            requires_grad=requires_grad,
+        )
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self.new_full(_sizes(size), 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
     # ------------------------------------------------------------ autograd
 
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (times `grad` if given)."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (times `gradient` if given)."""
+        if create_graph:
+            raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...) is not supported")
         if not self.requires_grad:
             raise RuntimeError(
-                "this tensor does not require grad and was not made from one that does"
+                "element 0 of tensors does not require grad and does not have a grad_fn"
             )
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward() without grad needs a scalar, not shape {self.shape}; "
-                    "pass grad= shaped like the tensor"
-                )
-            grad = xp_for(self.device).ones_like(self.data)
+        if gradient is None:
+            if self.array.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            gradient = xp_for(self.device).ones_like(self.array)
         else:
-            refuse_in_capture("backward(grad=...) with an explicit gradient")
-            grad = grad.data if isinstance(grad, Tensor) else grad
-            grad = to_device(xp_for(self.device).asarray(grad, dtype=self.dtype), self.device)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"grad has shape {grad.shape} but the tensor has shape {self.shape}"
+            refuse_in_capture("backward(gradient=...) with an explicit gradient")
+            if isinstance(gradient, Tensor):
+                gradient = gradient.array
+            elif not hasattr(gradient, "shape"):
+                gradient = np.asarray(gradient)
+            gradient = to_device(gradient, self.device).astype(self.dtype, copy=False)
+            if gradient.shape != self.array.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[0] has a shape of {Size(gradient.shape)} "
+                    f"and output[0] has a shape of {self.shape}."
                 )
-        autograd.backward(self._grad_node(), grad, retain_graph)
+        autograd.backward(self._grad_node(), gradient, bool(retain_graph))
 
     def _deposit_grad(self, grad, owned: bool) -> None:
-        xp = xp_for(self.device)
-        if self.grad is not None:
-            grad = self.grad.data + grad
-        # a gradient array may be shared with other tensors' gradients: keep a private copy
-        grad = xp.asarray(grad) if owned or self.grad is not None else xp.array(grad)
-        self.grad = Tensor._make(grad, self.device, False, None)
+        """Add an arriving gradient into `.grad`, in place once it exists (as PyTorch)."""
+        if grad.dtype != self.array.dtype:
+            grad, owned = grad.astype(self.array.dtype), True
+        if self._grad is None:
+            # a gradient array may be shared with other tensors' gradients: keep a private copy
+            grad = grad if owned else grad.copy()
+            self._grad = Tensor._make(grad, self.device, False, None)
+        else:
+            self._grad.array += grad
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this intermediate tensor after backward (leaves always keep it)."""
         refuse_in_capture("retain_grad() (and track_hidden_grads)")
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._node is not None:
             autograd.retain(self._node, self)
 
-    def zero_grad(self) -> None:
-        """Forget the accumulated gradient (same as `tensor.grad = None`)."""
-        self.grad = None
+    @property
+    def retains_grad(self) -> bool:
+        return self._node is not None and self._node.retains is not None
+
+    def register_hook(self, hook):
+        """Call hook(grad) with this tensor's gradient during backward; if it returns a tensor,
+        that replaces the gradient. Returns a handle whose remove() takes the hook off."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        device = self.device
+
+        def on_array(grad, owned):
+            result = hook(Tensor._make(grad, device, False, None))
+            if result is None:
+                return grad, owned
+            return (result.array if isinstance(result, Tensor) else result), False
+
+        self._hooks.append(on_array)
+        if self._node is not None:
+            self._node.hooks = self._hooks
+        return _RemovableHandle(self._hooks, on_array)
 
     def detach(self) -> Tensor:
-        """The same data without history: gradients stop here."""
-        return _apply(ops.Detach, self)
+        """The same values without history (sharing memory and version counter)."""
+        return dispatch.apply(ops.Detach, self)
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor from its history, in place."""
+        self._node, self.requires_grad = None, False
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording operations on this leaf, in place."""
-        if requires_grad and self.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"only floating point tensors can require grad, not {self.dtype.name}")
-        self.requires_grad = requires_grad
+        if requires_grad and not is_floating(self.dtype):
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if not requires_grad and self._node is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        self.requires_grad = bool(requires_grad)
         return self
 
-    # ------------------------------------------------------------ arithmetic
-
-    def __add__(self, other):
-        return _apply(ops.Add, self, _operand(other, self))
-
-    def __radd__(self, other):
-        return _apply(ops.Add, _operand(other, self), self)
-
-    def __sub__(self, other):
-        return _apply(ops.Sub, self, _operand(other, self))
-
-    def __rsub__(self, other):
-        return _apply(ops.Sub, _operand(other, self), self)
-
-    def __mul__(self, other):
-        return _apply(ops.Mul, self, _operand(other, self))
-
-    def __rmul__(self, other):
-        return _apply(ops.Mul, _operand(other, self), self)
-
-    def __truediv__(self, other):
-        return _apply(ops.Div, self, _operand(other, self))
-
-    def __rtruediv__(self, other):
-        return _apply(ops.Div, _operand(other, self), self)
-
-    def __pow__(self, other):
-        return _apply(ops.Pow, self, _operand(other, self))
-
-    def __rpow__(self, other):
-        return _apply(ops.Pow, _operand(other, self), self)
-
-    def __matmul__(self, other):
-        other = _operand(other, self)
-        try:
-            return _apply(ops.MatMul, self, other)
-        except ValueError:
-            if self.ndim == 0 or other.ndim == 0:
-                raise ValueError("matmul needs tensors with at least one dimension") from None
-            raise ValueError(f"matmul shape mismatch: {self.shape} @ {other.shape}") from None
-
-    def __rmatmul__(self, other):
-        return Tensor.__matmul__(_operand(other, self), self)
-
-    def __neg__(self):
-        return _apply(ops.Neg, self)
-
-    def __abs__(self):
-        return _apply(ops.Abs, self)
-
-    matmul = __matmul__
-    abs = __abs__
-
-    # comparisons: results carry no gradient
-    def __eq__(self, other):
-        return _apply(ops.Compare, self, _operand(other, self), op="equal")
-
-    def __ne__(self, other):
-        return _apply(ops.Compare, self, _operand(other, self), op="not_equal")
-
-    def __lt__(self, other):
-        return _apply(ops.Compare, self, _operand(other, self), op="less")
-
-    def __le__(self, other):
-        return _apply(ops.Compare, self, _operand(other, self), op="less_equal")
-
-    def __gt__(self, other):
-        return _apply(ops.Compare, self, _operand(other, self), op="greater")
-
-    def __ge__(self, other):
-        return _apply(ops.Compare, self, _operand(other, self), op="greater_equal")
-
-    __hash__ = object.__hash__
-
-    def maximum(self, other):
-        """Elementwise max, broadcasting; tied elements share the gradient."""
-        return _apply(ops.Maximum, self, _operand(other, self))
-
-    def minimum(self, other):
-        """Elementwise min, broadcasting; tied elements share the gradient."""
-        return _apply(ops.Minimum, self, _operand(other, self))
-
-    # ------------------------------------------------------------ elementwise functions
-
-    def exp(self):
-        """Elementwise e**x."""
-        return _apply(ops.Exp, self)
-
-    def log(self):
-        """Elementwise natural logarithm."""
-        return _apply(ops.Log, self)
-
-    def sqrt(self):
-        """Elementwise square root."""
-        return _apply(ops.Sqrt, self)
-
-    def tanh(self):
-        """Elementwise hyperbolic tangent."""
-        return _apply(ops.Tanh, self)
-
-    def sigmoid(self):
-        """Elementwise 1 / (1 + e**-x)."""
-        return _apply(ops.Sigmoid, self)
-
-    def relu(self):
-        """Elementwise max(x, 0)."""
-        return _apply(ops.Relu, self)
-
-    def clip(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-        """Limit values to [min, max] (either bound may be None); gradient 0 where clipped."""
-        if min is None and max is None:
-            raise ValueError("clip needs at least one of min and max")
-        return _apply(ops.Clip, self, low=min, high=max)
-
-    clamp = clip
-
-    # ------------------------------------------------------------ reductions
-
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Sum over `axis` (all axes if None); `dim`/`keepdim` are accepted too."""
-        axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
-        return _apply(ops.Sum, self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Mean over `axis` (all axes if None)."""
-        axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
-        total = self.sum(axis, keepdims)
-        return total * (total.size / max(self.size, 1))
-
-    def var(self, axis=None, keepdims=False, *, correction=1, dim=None, keepdim=None):
-        """Variance with PyTorch's default Bessel correction (divides by n - correction)."""
-        axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
-        centered = self - self.mean(axis, keepdims=True)
-        squares = (centered * centered).sum(axis, keepdims)
-        return squares / max(self.size // max(squares.size, 1) - correction, 0)
-
-    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """The largest values over `axis` (values only, like torch.amax)."""
-        axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
-        return _apply(ops.Max, self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """The smallest values over `axis` (values only, like torch.amin)."""
-        axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
-        return _apply(ops.Min, self, axis=axis, keepdims=keepdims)
-
-    amax, amin = max, min
-
-    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Indices (int64) of the largest values over `axis`; carries no gradient."""
-        axis, keepdims = _reduce_args(axis, keepdims, dim, keepdim)
-        return _apply(ops.ArgMax, self, axis=axis, keepdims=keepdims)
-
-    # ------------------------------------------------------------ shape
-
-    def reshape(self, *shape):
-        """The same values in a new shape (one size may be -1)."""
-        return _apply(ops.Reshape, self, shape=_shape_args(shape))
-
-    view = reshape
-
-    def flatten(self, start_dim: int = 0):
-        """Merge the axes from `start_dim` on into one."""
-        return self.reshape(self.shape[:start_dim] + (-1,))
-
-    def permute(self, *axes):
-        """Reorder the axes: output axis i is input axis axes[i]."""
-        return _apply(ops.Transpose, self, axes=_shape_args(axes))
-
-    def transpose(self, dim0: int = -2, dim1: int = -1):
-        """Swap two axes (PyTorch's meaning); `.T` and `.permute` cover the rest."""
-        axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return self.permute(*axes)
-
-    def expand(self, *shape):
-        """Broadcast to `shape` (-1 keeps a size) without copying; gradients are summed back."""
-        shape = _shape_args(shape)
-        lead = len(shape) - self.ndim
-        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-        try:
-            np.broadcast_shapes(self.shape, shape)
-        except ValueError:
-            raise ValueError(f"cannot broadcast shape {self.shape} to {shape}") from None
-        return _apply(ops.Expand, self, shape=shape)
-
-    broadcast_to = expand
-
-    def squeeze(self, axis=None):
-        """Drop axes of size 1 (all of them, or those in `axis`)."""
-        if axis is None:
-            return self.reshape(tuple(s for s in self.shape if s != 1))
-        axes = {a % self.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
-        return self.reshape(tuple(s for i, s in enumerate(self.shape) if i not in axes or s != 1))
-
-    def unsqueeze(self, axis: int):
-        """Insert an axis of size 1 at position `axis`."""
-        axis = axis % (self.ndim + 1)
-        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
-
-    def __getitem__(self, index):
-        """NumPy indexing: ints, slices, None, Ellipsis, integer and boolean arrays or tensors."""
-        if ops.is_basic_index(index):
-            return _apply(ops.GetItem, self, index=index)  # the common case, kept fast
-        items = index if isinstance(index, tuple) else (index,)
-        template, index_tensors = [], []
-        for item in items:  # tensors in the index become inputs of the op, not constants
-            if isinstance(item, list) or hasattr(item, "__array_interface__"):
-                item = Tensor(np.asarray(item), device=self.device)
-            if isinstance(item, Tensor):
-                template.append(ops.IndexInput(len(index_tensors)))
-                index_tensors.append(item)
-            else:
-                template.append(item)
-        template = tuple(template) if isinstance(index, tuple) else template[0]
-        return _apply(ops.GetItem, self, *index_tensors, index=template)
-
-    def split(self, split_size_or_sections, dim: int = 0) -> list[Tensor]:
-        """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
-        length = self.shape[dim]
-        if isinstance(split_size_or_sections, int):
-            step = split_size_or_sections
-            sizes = [min(step, length - start) for start in range(0, length, step)]
-        else:
-            sizes = list(split_size_or_sections)
-            if sum(sizes) != length:
-                raise ValueError(f"split sizes {sizes} do not add up to {length} along dim {dim}")
-        pieces, start = [], 0
-        lead = (slice(None),) * (dim % self.ndim)
-        for size in sizes:
-            pieces.append(self[lead + (slice(start, start + size),)])
-            start += size
-        return pieces
-
-    def chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
-        """`chunks` pieces along `dim`, each ceil(size / chunks) long but the last."""
-        return self.split(-(-self.shape[dim] // chunks), dim)
-
-    def pad(self, pad_width, value: float = 0.0):
-        """Constant padding with NumPy's `pad_width`: ((before, after),) per axis, or an int."""
-        if isinstance(pad_width, int):
-            pad_width = ((pad_width, pad_width),) * self.ndim
-        pad_width = tuple(tuple(p) for p in pad_width)
-        return _apply(ops.Pad, self, pad_width=pad_width, value=value)
-
-
-_TENSOR_TYPES.add(Tensor)
-
-
-def _tensors(tensors: Sequence) -> list:
-    if not tensors:
-        raise ValueError("expected a non-empty sequence of tensors")
-    first = next((t for t in tensors if isinstance(t, Tensor)), None)
-    return [
-        t if isinstance(t, Tensor) else Tensor(t, device=None if first is None else first.device)
-        for t in tensors
-    ]
-
-
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    tensors = _tensors(tensors)
-    shapes = [list(t.shape) for t in tensors]
-    for shape in shapes:
-        if len(shape) != len(shapes[0]) or any(
-            a != b for i, (a, b) in enumerate(zip(shape, shapes[0])) if i != dim % len(shape)
-        ):
-            raise ValueError(f"cat needs equal shapes except along dim {dim}, got {shapes}")
-    return _apply(ops.Concatenate, *tensors, axis=dim)
-
-
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors of one shape along a new axis."""
-    tensors = _tensors(tensors)
-    if len({t.shape for t in tensors}) != 1:
-        raise ValueError(f"stack needs equal shapes, got {[t.shape for t in tensors]}")
-    return _apply(ops.Stack, *tensors, axis=dim)
-
-
-def where(condition, a, b) -> Tensor:
-    """`a` where `condition` holds, else `b` (gradients flow to a and b, not the condition)."""
-    like = next(x for x in (a, b, condition) if isinstance(x, Tensor))
-    condition = (
-        condition if isinstance(condition, Tensor) else Tensor(condition, device=like.device)
-    )
-    return _apply(ops.Where, condition, _operand(a, like), _operand(b, like))
-
-
-def maximum(a: Tensor, b) -> Tensor:
-    """Elementwise max of two tensors (or a tensor and a number), broadcasting."""
-    return a.maximum(b) if isinstance(a, Tensor) else _operand(b, None).maximum(a)
-
-
-def minimum(a: Tensor, b) -> Tensor:
-    """Elementwise min of two tensors (or a tensor and a number), broadcasting."""
-    return a.minimum(b) if isinstance(a, Tensor) else _operand(b, None).minimum(a)
-
-
-concatenate = cat
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (same as `tensor.grad = None`)."""
+        self._grad = None
+
+
+dispatch.TENSOR = Tensor
+dispatch.TENSOR_TYPES.add(Tensor)
+
+_TYPE_NAMES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
+
+
+def _rebuild(cls, array, device, requires_grad):
+    tensor = cls.__new__(cls)
+    tensor._set(to_device(array, device), device, requires_grad)
+    return tensor
+
+
+def _sizes(size: tuple) -> tuple:
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+
+
+def _to_arguments(args, kwargs) -> tuple:
+    """(device, dtype, copy) from Tensor.to's forms."""
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    copy_ = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, str) or type(arg).__name__ == "device":
+            device = arg
+        elif isinstance(arg, bool):
+            continue  # non_blocking or copy given positionally
+        elif arg is not None:
+            dtype = arg
+    device = None if device is None else check_device(device)
+    dtype = None if dtype is None else check_dtype(dtype)
+    return device, dtype, copy_
+
+
+class _RemovableHandle:
+    def __init__(self, hooks: list, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+__all__ = ["Size", "Tensor", "device_of"]

@@ -176,8 +176,8 @@ def command_predict(args) -> None:
             names.append(item)
     model.eval()
     with tg.no_grad():
-        pixels = tg.Tensor(to_pixels(np.stack(images)), device=args.device)
-        probabilities = tg.F.softmax(model(pixels)).numpy()
+        pixels = tg.as_tensor(to_pixels(np.stack(images)), device=args.device)
+        probabilities = tg.F.softmax(model(pixels), dim=1).cpu().numpy()
     for name, p in zip(names, probabilities):
         print(f"{name}: {int(p.argmax())} ({p.max():.1%})")
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import math
 
 from tinygrad_rnn import Tensor, cat, nn
-from tinygrad_rnn.creation import make_generator
+from tinygrad_rnn.random import numpy_generator
 
 INPUTS, CLASSES = 28, 10  # each image: 28 time steps of 28 pixels
 
 
 def tensorflow_init(rnn: nn.Module, dense: nn.Linear, generator) -> None:
     """Glorot-uniform kernels over [x, h], zero biases, LSTM forget bias 1; dense likewise."""
-    rng = make_generator(generator)
+    rng = numpy_generator(generator)
     for k in range(rnn.num_layers):
         w_ih, w_hh = getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}")
         fan_in, fan_out = w_ih.shape[1] + w_hh.shape[1], w_ih.shape[0]

@@ -89,8 +89,8 @@ def predict_classes(model, images: np.ndarray, device: str) -> np.ndarray:
     predictions = []
     with tg.no_grad():
         for start in range(0, len(images), EVAL_BATCH):
-            pixels = tg.Tensor(to_pixels(images[start : start + EVAL_BATCH]), device=device)
-            predictions.append(model(pixels).argmax(axis=1).numpy())
+            pixels = tg.as_tensor(to_pixels(images[start : start + EVAL_BATCH]), device=device)
+            predictions.append(model(pixels).argmax(dim=1).cpu().numpy())
     model.train()
     return np.concatenate(predictions) if predictions else np.zeros(0, dtype=np.int64)
 
@@ -102,7 +102,8 @@ def accuracy(model, images, labels, device) -> float:
 def gradient_norms_over_time(model, images: np.ndarray, labels: np.ndarray, device: str):
     """|dL/dh_t| for every layer and time step on one batch (no update): vanishing or not."""
     model.rnn.track_hidden_grads = True
-    x, y = tg.Tensor(to_pixels(images), device=device), tg.Tensor(labels, device=device)
+    x = tg.as_tensor(to_pixels(images), device=device)
+    y = tg.as_tensor(labels.astype(np.int64), device=device)
     F.cross_entropy(model(x), y).backward()
     norms = model.rnn.hidden_grad_norms()
     model.rnn.track_hidden_grads = False
@@ -120,7 +121,7 @@ def make_step(model, optimizer):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        return loss, (logits.argmax(axis=1) == y).sum()
+        return loss, (logits.argmax(dim=1) == y).sum()
 
     return step
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..creation import as_tensor
 from ..tensor import Tensor
 
 
@@ -59,4 +60,5 @@ class Batches:
         return self.epoch(0)
 
     def to_tensors(self, images: np.ndarray, labels: np.ndarray) -> tuple[Tensor, Tensor]:
-        return Tensor(to_pixels(images), device=self.device), Tensor(labels, device=self.device)
+        pixels = as_tensor(to_pixels(images), device=self.device)
+        return pixels, as_tensor(labels.astype(np.int64), device=self.device)

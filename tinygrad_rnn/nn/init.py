@@ -1,4 +1,5 @@
-"""In-place initialisers with PyTorch's names; each takes a seed or a numpy Generator."""
+"""In-place initialisers with PyTorch's names; each draws from the default generator unless
+given a `generator` (a Generator, a seed or a numpy Generator)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import math
 import numpy as np
 
 from ..backend import to_device
-from ..creation import Generator, make_generator
+from ..dispatch import bump_version
+from ..random import Generator, numpy_generator
 from ..tensor import Tensor
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor.data[...] = to_device(values.astype(tensor.dtype), tensor.device)
+    """Write `values` into the tensor in place (no history: initialisation runs as under
+    no_grad in PyTorch)."""
+    tensor.array[...] = to_device(values.astype(tensor.dtype), tensor.device)
+    bump_version(tensor)
     return tensor
 
 
@@ -42,12 +47,12 @@ def uniform_(
     tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: int | Generator | None = None
 ):
     """Fill with samples from U(a, b)."""
-    return _fill(tensor, make_generator(generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, numpy_generator(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """Fill with samples from N(mean, std^2)."""
-    return _fill(tensor, make_generator(generator).normal(mean, std, tensor.shape))
+    return _fill(tensor, numpy_generator(generator).normal(mean, std, tensor.shape))
 
 
 def constant_(tensor: Tensor, value: float) -> Tensor:
@@ -111,7 +116,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_ needs at least 2 dimensions, got shape {tensor.shape}")
     rows, cols = tensor.shape[0], int(np.prod(tensor.shape[1:]))
-    flat = make_generator(generator).standard_normal((rows, cols))
+    flat = numpy_generator(generator).standard_normal((rows, cols))
     q, r = np.linalg.qr(flat.T if rows < cols else flat)
     q *= np.sign(np.diag(r))  # makes the decomposition unique, so q is uniformly distributed
     q = q.T if rows < cols else q

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 from .. import functional as F
-from ..creation import Generator, make_generator, zeros
+from ..creation import zeros
+from ..random import Generator, numpy_generator
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -31,7 +32,7 @@ class Linear(Module):
     ):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        rng = make_generator(generator)
+        rng = numpy_generator(generator)
         bound = 1 / math.sqrt(in_features) if in_features else 0.0
         self.weight = init.uniform_(
             new_parameter(out_features, in_features, dtype=dtype, device=device), -bound, bound, rng
@@ -59,17 +60,19 @@ class Linear(Module):
 class Dropout(Module):
     """Zero elements with probability p while training (scaling the rest by 1/(1-p))."""
 
-    def __init__(self, p: float = 0.5, *, generator: int | Generator | None = None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None):
         super().__init__()
         if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability must lie in [0, 1], not {p}")
-        self.p, self.generator = p, make_generator(generator)
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+        # None: the default generator at each call; a seed: one stream for this layer
+        self.generator = None if generator is None else numpy_generator(generator)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.dropout(x, self.p, self.training, self.generator)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, self.inplace, generator=self.generator)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Embedding(Module):
@@ -83,13 +86,16 @@ class Embedding(Module):
         weight = new_parameter(num_embeddings, embedding_dim, dtype=dtype, device=device)
         self.weight = init.normal_(weight, generator=generator)
 
-    def forward(self, indices) -> Tensor:
-        data = indices.data if isinstance(indices, Tensor) else indices
+    def forward(self, input) -> Tensor:
+        data = input.array if isinstance(input, Tensor) else input
         if getattr(data, "dtype", None) is None or data.dtype.kind not in "iu":
-            raise TypeError("Embedding expects integer indices")
+            raise RuntimeError(
+                "Expected tensor for argument #1 'indices' to have one of the following scalar "
+                "types: Long, Int"
+            )
         if data.size and (int(data.min()) < 0 or int(data.max()) >= self.num_embeddings):
-            raise IndexError(f"Embedding indices must lie in [0, {self.num_embeddings})")
-        return self.weight[indices]
+            raise IndexError("index out of range in self")
+        return self.weight[input]
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"

@@ -6,6 +6,8 @@ import math
 from collections.abc import Iterable
 
 from ..backend import get_array_module
+from ..creation import tensor
+from ..dispatch import bump_version
 from ..tensor import Tensor
 
 
@@ -19,36 +21,43 @@ def clip_grad_norm_(
     max_norm: float,
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
-) -> float:
-    """Scale all gradients together so their global norm is at most max_norm.
+    foreach=None,
+) -> Tensor:
+    """Scale all gradients together, in place, so their global norm is at most max_norm.
 
-    Returns the norm before clipping. With error_if_nonfinite=True, a NaN or infinite norm
-    raises instead of spreading NaN into every gradient.
+    Returns the norm before clipping (a 0-d tensor, as PyTorch). With error_if_nonfinite=True,
+    a NaN or infinite norm raises instead of spreading NaN into every gradient.
     """
     with_grads = _with_grads(parameters)
     if not with_grads:
-        return 0.0
+        return tensor(0.0)
+    norm_type = float(norm_type)
+    grads = [p.grad.array for p in with_grads]
     if norm_type == math.inf:
-        total = max(float(abs(p.grad.data).max()) for p in with_grads)
+        total = max(float(abs(g).max()) if g.size else 0.0 for g in grads)
     else:
-        total = sum(float((abs(p.grad.data) ** norm_type).sum()) for p in with_grads)
+        total = sum(float((abs(g).astype(float) ** norm_type).sum()) for g in grads)
         total = total ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
-            f"the total norm of order {norm_type} of the gradients is {total}: not finite, "
-            "so clip_grad_norm_ refuses to scale them (error_if_nonfinite=True)"
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
+            "by the non-finite norm anyway, set `error_if_nonfinite=False`"
         )
     scale = max_norm / (total + 1e-6)
     if scale < 1:
-        for p in with_grads:
-            p.grad.data *= p.grad.dtype.type(scale)
-    return total
+        for p, grad in zip(with_grads, grads):
+            grad *= grad.dtype.type(scale)
+            bump_version(p.grad)
+    return tensor(total, dtype=grads[0].dtype, device=with_grads[0].device)
 
 
-def clip_grad_value_(parameters: Iterable[Tensor], clip_value: float) -> None:
+def clip_grad_value_(parameters: Iterable[Tensor], clip_value: float, foreach=None) -> None:
     """Clamp every gradient element to [-clip_value, clip_value], in place."""
     for p in _with_grads(parameters):
-        get_array_module(p.grad.data).clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+        grad = p.grad.array
+        get_array_module(grad).clip(grad, -clip_value, clip_value, out=grad)
+        bump_version(p.grad)
 
 
 def detach_state(state):

@@ -3,54 +3,112 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 from ..autograd import replayable
 from ..backend import get_array_module, to_device
+from ..dispatch import bump_version
 from ..fused import kernel
+from ..grad_mode import enable_grad
 from ..tensor import Tensor
+
+
+def check_hyperparameters(
+    lr=None, eps=None, momentum=None, weight_decay=None, betas=None, alpha=None
+) -> None:
+    """PyTorch's checks of an optimizer's arguments (ValueError, its messages; NaN fails)."""
+    named = (
+        ("learning rate", lr),
+        ("epsilon value", eps),
+        ("momentum value", momentum),
+        ("weight_decay value", weight_decay),
+        ("alpha value", alpha),
+    )
+    for name, value in named:
+        if value is not None and not float(value) >= 0.0:
+            raise ValueError(f"Invalid {name}: {value}")
+    for index, beta in enumerate(betas or ()):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
 
 
 class Optimizer:
     """Holds parameter groups (each a dict of hyper-parameters) and per-parameter state."""
 
     def __init__(self, params: Iterable, defaults: dict):
-        params = list(params)
-        if not params:
-            raise ValueError("optimizer got an empty parameter list")
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got {params.type()}"
+            )
         self.defaults = defaults
-        self.param_groups = [
-            {**defaults, **group, "params": list(group["params"])} for group in groups
-        ]
-        for group in self.param_groups:
-            self._check(group)
         self.state: dict[Tensor, dict] = {}
+        self.param_groups: list[dict] = []
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
+            self.add_param_group(group)
 
-    def _check(self, group: dict) -> None:
-        for name in ("lr", "weight_decay", "eps", "momentum"):
-            if name in group and group[name] < 0:
-                raise ValueError(f"invalid {name}: {group[name]} (must be >= 0)")
-        for beta in group.get("betas", ()):
-            if not 0 <= beta < 1:
-                raise ValueError(f"invalid beta {beta}: must lie in [0, 1)")
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters, each with the defaults unless the group overrides them."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is "
+                    f"{type(p).__name__}"
+                )
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, "
+                "this will cause an error",
+                UserWarning,
+                stacklevel=3,
+            )
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if seen & {id(p) for p in params}:
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append({**self.defaults, **param_group, "params": params})
 
     @replayable
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Drop every gradient (or zero it in place with set_to_none=False)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
 
     @replayable
-    def step(self) -> None:
-        """Update every parameter that has a gradient."""
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; `closure` (re-evaluating the loss, with
+        grad enabled) runs first and its loss is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self.update(p.data, p.grad.data, group, self.state.setdefault(p, {}))
+                    self.update(p.array, p.grad.array, group, self.state.setdefault(p, {}))
+                    bump_version(p)
+        return loss
 
     def update(self, param, grad, group: dict, state: dict) -> None:
         """Change the array `param` in place, given its gradient `grad`."""
@@ -94,7 +152,7 @@ class Optimizer:
 
 def _restored(value, device: str):
     """A saved state entry as the optimizer keeps it: arrays (copied) on `device`, else numbers."""
-    value = value.data if isinstance(value, Tensor) else value
+    value = value.array if isinstance(value, Tensor) else value
     if getattr(value, "ndim", 0) == 0:
         return value.item() if hasattr(value, "item") else value
     return get_array_module(value).array(to_device(value, device), copy=True)
@@ -118,8 +176,9 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ):
+        check_hyperparameters(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(
             params,
             dict(
@@ -134,7 +193,7 @@ class SGD(Optimizer):
     def update(self, param, grad, group, state):
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param
-        momentum, lr = group["momentum"], group["lr"]
+        momentum, lr = group["momentum"], float(group["lr"])
         if momentum:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = grad.copy()
@@ -168,12 +227,13 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ):
+        check_hyperparameters(lr=lr, eps=eps, weight_decay=weight_decay, betas=betas)
         super().__init__(
             params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
         )
 
     def update(self, param, grad, group, state):
-        lr, (beta1, beta2), decay = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2), decay = float(group["lr"]), group["betas"], group["weight_decay"]
         if decay and self.decoupled:
             param *= 1 - lr * decay
         elif decay:
@@ -235,6 +295,9 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ):
+        check_hyperparameters(
+            lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha
+        )
         super().__init__(
             params,
             dict(
@@ -260,7 +323,7 @@ class RMSprop(Optimizer):
             scalar = param.dtype.type
             fused(
                 grad,
-                *map(scalar, (alpha, 1 - alpha, group["eps"], group["lr"])),
+                *map(scalar, (alpha, 1 - alpha, group["eps"], float(group["lr"]))),
                 *([scalar(momentum)] if momentum else []),
                 param,
                 square_avg,
@@ -282,6 +345,6 @@ class RMSprop(Optimizer):
             buffer = _buffer(state, "momentum_buffer", param)
             buffer *= group["momentum"]
             buffer += grad / average
-            param -= group["lr"] * buffer
+            param -= float(group["lr"]) * buffer
         else:
-            param -= group["lr"] * grad / average
+            param -= float(group["lr"]) * grad / average

@@ -1,0 +1,331 @@
+"""Running an op on tensors: the graph it records, the dtype it computes in, and in-place writes.
+
+`apply` is on every op's path, so it is written for speed. It runs a Function on the inputs'
+arrays and, when a gradient may flow, links the Function into the graph, with a snapshot of the
+version of every tensor its backward will read. Views share their input's version counter and
+remember how they were taken, so that `apply_inplace`, writing through a view, can give the
+view's base its new history too (PyTorch's CopySlices).
+
+The Tensor class lives above this module; `tensor.py` hands it over as `TENSOR` when it is
+defined, and every tensor type lands in `TENSOR_TYPES` (exact type checks are faster than
+isinstance).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from .autograd import Capture, JitError
+from .dtypes import can_cast, get_default_dtype, is_floating, result_type
+from .grad_mode import GradMode
+
+TENSOR = None  # the Tensor class, set by tensor.py
+TENSOR_TYPES: set[type] = set()  # Tensor and its subclasses (nn.Parameter)
+PYTHON_NUMBERS = (float, int, bool)
+
+
+def apply(fn_cls, *inputs, **kwargs):
+    """Run `fn_cls` forward on the inputs' arrays; record it in the graph if a gradient may flow.
+
+    Inputs are Tensors or Python numbers (passed to the array math as weak scalars, so a float32
+    tensor times 2.0 stays float32). Only floating-point results carry a gradient.
+    """
+    device, requires_grad, arrays = None, False, []
+    for x in inputs:
+        if type(x) in TENSOR_TYPES:
+            if device is None:
+                device = x.device
+            elif x.device != device:
+                raise RuntimeError(
+                    f"Expected all tensors to be on the same device, but found at least two "
+                    f"devices, {device} and {x.device}! (in {fn_cls.__name__})"
+                )
+            requires_grad = requires_grad or x.requires_grad
+            arrays.append(x.array)
+        else:
+            arrays.append(x)
+    fn = fn_cls()
+    data = fn.forward(*arrays, **kwargs)
+    if fn_cls is ops.ToDevice:
+        device = kwargs["device"]
+    if type(data) is not np.ndarray and isinstance(data, np.generic):
+        data = np.asarray(data)  # NumPy reduces to scalars; keep 0-d arrays instead
+    if not (
+        requires_grad and GradMode.enabled and fn_cls.differentiable and data.dtype.kind == "f"
+    ):
+        out = TENSOR._make(data, device, False, None)
+    else:
+        parents, needs = [], []
+        for x in inputs:
+            if type(x) in TENSOR_TYPES and x.requires_grad:
+                parents.append(x._node or x._grad_node())
+                needs.append(True)
+            else:
+                parents.append(None)
+                needs.append(False)
+        fn.parents, fn.needs_input_grad = parents, needs
+        fn.output_shape, fn.output_dtype = data.shape, data.dtype
+        out = TENSOR._make(data, device, True, fn)
+        if fn_cls.tracks_versions:
+            fn.versions = _snapshot(fn, inputs, needs, out)
+    if fn_cls.view:
+        _link_view(fn_cls, inputs[0], arrays[0], data, kwargs, out)
+    if Capture.recorder is not None:
+        Capture.recorder.op(fn_cls, inputs, kwargs, out)
+    return out
+
+
+def version_counter(tensor) -> list:
+    """The tensor's version counter (a one-item list shared with its views), made on demand."""
+    counter = tensor._counter
+    if counter is None:
+        counter = tensor._counter = [0]
+    return counter
+
+
+def bump_version(tensor) -> None:
+    """Count one in-place change of `tensor` (and of every view sharing its memory)."""
+    version_counter(tensor)[0] += 1
+
+
+def _snapshot(fn, inputs, needs, out) -> list:
+    """(counter, version, what) for every tensor `fn`'s backward will read."""
+    versions = []
+    for i in fn.saved(needs):
+        x = inputs[i]
+        if type(x) in TENSOR_TYPES:
+            counter = version_counter(x)
+            versions.append((counter, counter[0], f"input {i}"))
+    if fn.saves_output:
+        versions.append((version_counter(out), 0, "the output"))
+    return versions
+
+
+def _link_view(fn_cls, source, source_array, data, kwargs, out) -> None:
+    """If `data` shares memory with its input, share the input's version counter, and remember
+    how the view was taken so that writing through it can rewrite the base's history."""
+    owner = source_array.base
+    if (
+        data is not source_array
+        and data.base is not source_array
+        and (owner is None or data.base is not owner)
+    ):
+        return  # NumPy had to copy (a reshape of a transposed array)
+    out._counter = version_counter(source)
+    if fn_cls.differentiable:
+        out._view_of = (source, fn_cls, kwargs)
+
+
+# ---------------------------------------------------------------- binary ops and promotion
+
+
+def operand(x, like):
+    """The other operand of a binary op: a Tensor, a Python number (a weak scalar), or an
+    array or list made into a Tensor on `like`'s device."""
+    if type(x) in TENSOR_TYPES or type(x) in PYTHON_NUMBERS:
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, (list, tuple)) or hasattr(x, "__array_interface__"):
+        from .creation import tensor
+
+        return tensor(x, device=None if like is None else like.device)
+    if hasattr(x, "__cuda_array_interface__") or hasattr(x, "__dlpack__"):
+        from .creation import as_tensor
+
+        return as_tensor(x)
+    raise TypeError(f"unsupported operand type: {type(x).__name__}")
+
+
+def foreign(x) -> bool:
+    """Whether `x` is something no operator of ours takes (so Python may ask x itself)."""
+    return not (
+        type(x) in TENSOR_TYPES
+        or isinstance(x, (int, float, bool, np.generic, np.ndarray, list, tuple))
+        or hasattr(x, "__array_interface__")
+        or hasattr(x, "__cuda_array_interface__")
+        or hasattr(x, "__dlpack__")
+    )
+
+
+def _fits(scalar, dtype: np.dtype) -> bool:
+    """Whether a Python number leaves `dtype` as the result (it is not of a higher category)."""
+    if type(scalar) is float:
+        return dtype.kind == "f"
+    if type(scalar) is int:
+        return dtype.kind != "b"
+    return True  # bool
+
+
+def promote(a, b):
+    """a and b with their tensors cast to PyTorch's result dtype (numbers stay weak scalars)."""
+    a_tensor, b_tensor = type(a) in TENSOR_TYPES, type(b) in TENSOR_TYPES
+    if a_tensor and b_tensor:
+        if a.array.dtype is b.array.dtype:
+            return a, b
+    elif a_tensor:
+        if _fits(b, a.array.dtype):
+            return a, b
+    elif b_tensor and _fits(a, b.array.dtype):
+        return a, b
+    dtype = result_type(a, b)
+    return cast(a, dtype), cast(b, dtype)
+
+
+def cast(x, dtype: np.dtype):
+    """A tensor `x` as `dtype` (differentiable); numbers pass unchanged."""
+    if type(x) in TENSOR_TYPES and x.array.dtype != dtype:
+        return apply(ops.Cast, x, dtype=dtype)
+    return x
+
+
+def binary(fn_cls, a, b, **kwargs):
+    """fn(a, b) on tensors and Python numbers, broadcast, in PyTorch's result dtype."""
+    a, b = promote(a, b)
+    try:
+        return apply(fn_cls, a, b, **kwargs)
+    except ValueError as error:
+        shapes = [x.shape for x in (a, b) if type(x) in TENSOR_TYPES]
+        raise RuntimeError(broadcast_error(*shapes) or str(error)) from None
+
+
+def true_divide(a, b):
+    """a / b, in the default float dtype when both are integers (as PyTorch)."""
+    a, b = promote(a, b)
+    dtype = result_type(a, b)
+    if not is_floating(dtype):
+        a, b = cast(a, get_default_dtype()), cast(b, get_default_dtype())
+        if type(a) is not float and type(a) in PYTHON_NUMBERS:
+            a = float(a)
+        if type(b) is not float and type(b) in PYTHON_NUMBERS:
+            b = float(b)
+    return binary(ops.Div, a, b)
+
+
+def broadcast_error(*shapes) -> str | None:
+    """PyTorch's message for shapes that do not broadcast, or None if they do."""
+    width = max((len(s) for s in shapes), default=0)
+    padded = [(1,) * (width - len(s)) + tuple(s) for s in shapes]
+    for axis in range(width - 1, -1, -1):
+        sizes = {p[axis] for p in padded} - {1}
+        if len(sizes) > 1:
+            a, b = (p[axis] for p in padded[:2])
+            return (
+                f"The size of tensor a ({a}) must match the size of tensor b ({b}) at "
+                f"non-singleton dimension {axis}"
+            )
+    return None
+
+
+# ---------------------------------------------------------------- in place
+
+
+def apply_inplace(target, fn_cls, inputs: tuple, kwargs: dict | None = None):
+    """target = fn_cls(*inputs), written into target's own array (target is among inputs).
+
+    As PyTorch: a leaf that requires grad (or a view of one) may only be modified under
+    no_grad; the result must fit target's shape and dtype; the version counter goes up; the
+    target (and, through views, its base) takes the op's node as its history. An op whose
+    backward reads target's old values gets a copy of them.
+    """
+    kwargs = kwargs or {}
+    if Capture.recorder is not None:
+        raise JitError(
+            "in-place operations on tensors (add_, x[i] = v, +=, ...) inside a function that "
+            "tinygrad_rnn.jit captures are not replayed: write them out of place"
+        )
+    records = (
+        GradMode.enabled
+        and fn_cls.differentiable
+        and any(type(x) in TENSOR_TYPES and x.requires_grad for x in inputs)
+    )
+    if records:
+        _refuse_leaf(target)
+    if not records:
+        arrays = [x.array if type(x) in TENSOR_TYPES else x for x in inputs]
+        if fn_cls.inplace:
+            fn_cls().forward(*arrays, **kwargs)
+        else:
+            write(target, fn_cls().forward(*arrays, **kwargs))
+        bump_version(target)
+        return target
+    position = next(i for i, x in enumerate(inputs) if x is target)
+    needs = [type(x) in TENSOR_TYPES and x.requires_grad for x in inputs]
+    if not fn_cls.inplace and position in fn_cls.saved(needs):
+        snapshot = TENSOR._make(
+            target.array.copy(), target.device, target.requires_grad, target._node
+        )
+        inputs = inputs[:position] + (snapshot,) + inputs[position + 1 :]
+    out = apply(fn_cls, *inputs, **kwargs)
+    if not fn_cls.inplace:
+        write(target, out.array)
+    bump_version(target)
+    if out._node is not None:
+        if fn_cls.saves_output:  # the output it saved is the target now
+            counter = version_counter(target)
+            out._node.versions = [v for v in out._node.versions if v[2] != "the output"] + [
+                (counter, counter[0], "the output")
+            ]
+        target._node, target.requires_grad = out._node, True
+        if target._view_of is not None:
+            _rebase(target)
+    return target
+
+
+def _refuse_leaf(target) -> None:
+    if target.requires_grad and target._node is None:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    view = target
+    while view._view_of is not None:
+        view = view._view_of[0]
+        if view.requires_grad and view._node is None:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                "operation."
+            )
+
+
+def write(target, result) -> None:
+    """Copy `result` into target's array, refusing what PyTorch refuses: a result that does not
+    broadcast to target's exact shape, a cast to a lower category, a read-only (expanded)
+    target."""
+    array = target.array
+    shape = getattr(result, "shape", ())
+    if shape != array.shape:
+        try:
+            broadcast = np.broadcast_shapes(shape, array.shape)
+        except ValueError:
+            raise RuntimeError(broadcast_error(array.shape, shape)) from None
+        if broadcast != array.shape:
+            raise RuntimeError(
+                f"output with shape {list(array.shape)} doesn't match the broadcast shape "
+                f"{list(broadcast)}"
+            )
+    dtype = getattr(result, "dtype", None)
+    if dtype is not None and not can_cast(dtype, array.dtype):
+        raise RuntimeError(
+            f"result type {dtype.name} can't be cast to the desired output type {array.dtype.name}"
+        )
+    if isinstance(array, np.ndarray) and not array.flags.writeable:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
+    array[...] = result
+
+
+def _rebase(view) -> None:
+    """After an in-place write through `view`, give its base the history 'old base with the
+    view's region replaced by the view's new values', and so on up a chain of views."""
+    base, view_cls, view_kwargs = view._view_of
+    fn = ops.ViewScatter(view_cls, view_kwargs)
+    base_parent = (base._node or base._grad_node()) if base.requires_grad else None
+    fn.parents = [base_parent, view._node]
+    fn.needs_input_grad = [base_parent is not None, True]
+    fn.output_shape, fn.output_dtype = base.array.shape, base.array.dtype
+    base._node, base.requires_grad = fn, True
+    if base._view_of is not None:
+        _rebase(base)

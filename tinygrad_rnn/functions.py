@@ -1,0 +1,168 @@
+"""The tensor methods as functions of the package, as PyTorch offers them: `tg.sum(x, 1)`,
+`tg.exp(x)`, `tg.matmul(a, b)`, ... Each calls the method of its first argument."""
+
+from __future__ import annotations
+
+import sys
+
+from .dispatch import operand
+
+_METHODS = [
+    "abs",
+    "absolute",
+    "add",
+    "all",
+    "allclose",
+    "amax",
+    "amin",
+    "any",
+    "argmax",
+    "argmin",
+    "argsort",
+    "bmm",
+    "ceil",
+    "chunk",
+    "clamp",
+    "clamp_max",
+    "clamp_min",
+    "clip",
+    "clone",
+    "cos",
+    "count_nonzero",
+    "cumsum",
+    "div",
+    "dot",
+    "eq",
+    "equal",
+    "exp",
+    "flatten",
+    "flip",
+    "floor",
+    "gather",
+    "ge",
+    "greater",
+    "greater_equal",
+    "gt",
+    "index_select",
+    "isclose",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "le",
+    "less",
+    "less_equal",
+    "log",
+    "log10",
+    "log1p",
+    "log2",
+    "log_softmax",
+    "logical_and",
+    "logical_not",
+    "logical_or",
+    "logical_xor",
+    "logsumexp",
+    "lt",
+    "masked_fill",
+    "masked_select",
+    "matmul",
+    "mean",
+    "mm",
+    "movedim",
+    "moveaxis",
+    "mul",
+    "mv",
+    "nanmean",
+    "nansum",
+    "narrow",
+    "ne",
+    "neg",
+    "negative",
+    "nonzero",
+    "norm",
+    "not_equal",
+    "numel",
+    "permute",
+    "pow",
+    "prod",
+    "reciprocal",
+    "relu",
+    "remainder",
+    "repeat_interleave",
+    "reshape",
+    "round",
+    "rsqrt",
+    "scatter",
+    "scatter_add",
+    "select",
+    "sigmoid",
+    "sign",
+    "sin",
+    "softmax",
+    "sort",
+    "split",
+    "sqrt",
+    "square",
+    "squeeze",
+    "std",
+    "sub",
+    "sum",
+    "swapaxes",
+    "swapdims",
+    "t",
+    "take_along_dim",
+    "tanh",
+    "topk",
+    "transpose",
+    "true_divide",
+    "trunc",
+    "unbind",
+    "unflatten",
+    "unsqueeze",
+    "var",
+]
+
+
+def _method_function(name: str):
+    def function(input, *args, **kwargs):
+        return getattr(operand(input, None), name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"input.{name}(...) as a function (see Tensor.{name})."
+    return function
+
+
+def max(input, *args, **kwargs):  # noqa: A001 - PyTorch's names
+    """input.max(...): the largest value, (values, indices) along a dim, or the elementwise max."""
+    return input.max(*args, **kwargs)
+
+
+def min(input, *args, **kwargs):  # noqa: A001
+    """input.min(...): the smallest value, (values, indices) along a dim, or the elementwise min."""
+    return input.min(*args, **kwargs)
+
+
+def maximum(input, other):
+    """Elementwise max, broadcasting; a tie shares the gradient."""
+    return operand(input, None).maximum(other)
+
+
+def minimum(input, other):
+    """Elementwise min, broadcasting; a tie shares the gradient."""
+    return operand(input, None).minimum(other)
+
+
+def is_tensor(obj) -> bool:
+    from .tensor import Tensor
+
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input) -> bool:
+    return input.is_floating_point()
+
+
+_module = sys.modules[__name__]
+for _name in _METHODS:
+    setattr(_module, _name, _method_function(_name))
+
+__all__ = [*_METHODS, "is_floating_point", "is_tensor", "max", "maximum", "min", "minimum"]

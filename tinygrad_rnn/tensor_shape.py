@@ -1,0 +1,497 @@
+"""Tensor methods: shapes, views, indexing (read and write), gathering, and joining.
+
+View methods (reshape/view, permute/transpose/t, expand, squeeze/unsqueeze, narrow, basic
+indexing) share memory with their input as in PyTorch, so an in-place write through a view
+changes the base (and, with autograd, the base's history). Indexing follows PyTorch's rules
+(indexing.py), which differ from NumPy's where integers and index arrays meet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import indexing, ops
+from .dispatch import TENSOR_TYPES, apply, apply_inplace, cast, operand, promote
+from .dtypes import result_type
+
+
+def _shape_args(shape) -> tuple:
+    """`f(2, 3)`, `f((2, 3))` and `f([2, 3])` all mean the shape (2, 3)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+class ShapeMethods:
+    __slots__ = ()
+
+    T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+    mT = property(lambda self: self.transpose(-2, -1))  # noqa: N815 - PyTorch's name
+
+    # ------------------------------------------------------------ views
+
+    def reshape(self, *shape):
+        """The same values in a new shape (one size may be -1); a view when memory allows."""
+        return apply(ops.Reshape, self, shape=_resolve_shape(_shape_args(shape), self.numel()))
+
+    def view(self, *shape):
+        """reshape that must not copy (RuntimeError where the memory layout forbids a view)."""
+        out = self.reshape(*shape)
+        if out._counter is None or out._counter is not self._counter:  # NumPy had to copy
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            )
+        return out
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        """Merge dims start_dim..end_dim into one."""
+        if self.ndim == 0:
+            self._dim(start_dim), self._dim(end_dim)
+            return self.reshape(1)
+        start, end = self._dim(start_dim), self._dim(end_dim)
+        if start > end:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        shape = self.shape
+        merged = math.prod(shape[start : end + 1])
+        return self.reshape(shape[:start] + (merged,) + shape[end + 1 :])
+
+    def unflatten(self, dim: int, sizes):
+        axis = self._dim(dim)
+        shape = self.shape
+        sizes = _resolve_shape(tuple(sizes), shape[axis])
+        return self.reshape(shape[:axis] + sizes + shape[axis + 1 :])
+
+    def permute(self, *dims):
+        """Reorder the dims: output dim i is input dim dims[i]."""
+        dims = _shape_args(dims)
+        if len(dims) != self.ndim:
+            raise RuntimeError(
+                f"permute(sparse_coo): number of dimensions in the tensor input does not match "
+                f"the length of the desired ordering of dimensions i.e. input.dim() = "
+                f"{self.ndim} is not equal to len(dims) = {len(dims)}"
+            )
+        axes = tuple(self._dim(d) for d in dims)
+        if len(set(axes)) != len(axes):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return apply(ops.Transpose, self, axes=axes)
+
+    def transpose(self, dim0: int, dim1: int):
+        """Swap two dims."""
+        if self.ndim == 0:
+            self._dim(dim0), self._dim(dim1)
+            return apply(ops.Reshape, self, shape=())
+        axes = list(range(self.ndim))
+        a, b = self._dim(dim0), self._dim(dim1)
+        axes[a], axes[b] = axes[b], axes[a]
+        return apply(ops.Transpose, self, axes=tuple(axes))
+
+    swapaxes = swapdims = transpose
+
+    def movedim(self, source, destination):
+        """Move dim(s) `source` to position(s) `destination`, keeping the others' order."""
+        sources = [source] if isinstance(source, int) else list(source)
+        targets = [destination] if isinstance(destination, int) else list(destination)
+        if len(sources) != len(targets):
+            raise RuntimeError(
+                f"movedim: Invalid source or destination dims: source ({sources} dims) should "
+                f"contain the same number of dims as destination ({targets} dims)"
+            )
+        sources = [self._dim(d) for d in sources]
+        targets = [self._dim(d) for d in targets]
+        order = [d for d in range(self.ndim) if d not in sources]
+        for target, source_dim in sorted(zip(targets, sources)):
+            order.insert(target, source_dim)
+        return self.permute(*order)
+
+    moveaxis = movedim
+
+    def t(self):
+        """The transpose of a matrix (a tensor of at most 2 dims is returned as it is)."""
+        if self.ndim > 2:
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D"
+            )
+        return (
+            self.transpose(0, 1) if self.ndim == 2 else apply(ops.Reshape, self, shape=self.shape)
+        )
+
+    def expand(self, *sizes):
+        """Broadcast to `sizes` (-1 keeps a size) without copying; gradients are summed back."""
+        sizes = _shape_args(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise RuntimeError(
+                f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal "
+                f"to the number of dimensions in the tensor ({self.ndim})"
+            )
+        shape = []
+        for i, size in enumerate(sizes):
+            own = self.shape[i - lead] if i >= lead else None
+            if size == -1:
+                if own is None:
+                    raise RuntimeError(
+                        "expand: -1 is not allowed in a leading, non-existing dimension"
+                    )
+                size = own
+            elif own is not None and own != size and own != 1:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({size}) must match the existing size "
+                    f"({own}) at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  "
+                    f"Tensor sizes: {list(self.shape)}"
+                )
+            shape.append(size)
+        return apply(ops.Expand, self, shape=tuple(shape))
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def broadcast_to(self, *shape):
+        return self.expand(*shape)
+
+    def squeeze(self, dim=None):
+        """Drop dims of size 1 (all of them, or those in `dim`)."""
+        if dim is None:
+            axes = set(range(self.ndim))
+        else:
+            axes = {self._dim(d) for d in ((dim,) if isinstance(dim, int) else dim)}
+        shape = tuple(s for i, s in enumerate(self.shape) if i not in axes or s != 1)
+        return apply(ops.Reshape, self, shape=shape)
+
+    def unsqueeze(self, dim: int):
+        """Insert a dim of size 1 at position `dim` (in [-ndim - 1, ndim])."""
+        rank = self.ndim + 1
+        if not -rank <= dim < rank:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
+                f"but got {dim})"
+            )
+        axis = dim % rank
+        shape = self.shape
+        return apply(ops.Reshape, self, shape=shape[:axis] + (1,) + shape[axis:])
+
+    def narrow(self, dim: int, start: int, length: int):
+        """The slice [start, start + length) along `dim`, a view."""
+        axis = self._dim(dim)
+        size = self.shape[axis]
+        start = int(start)
+        if not -size <= start <= size:
+            raise IndexError(
+                f"start out of range (expected to be in range of [{-size}, {size}], but got "
+                f"{start})"
+            )
+        start %= size if size else 1
+        if length < 0 or start + length > size:
+            raise RuntimeError(
+                f"start ({start}) + length ({length}) exceeds dimension size ({size})."
+            )
+        return self[(slice(None),) * axis + (slice(start, start + length),)]
+
+    def unbind(self, dim: int = 0) -> tuple:
+        """The slices along `dim`, each without that dim."""
+        axis = self._dim(dim)
+        return tuple(self.select(axis, i) for i in range(self.shape[axis]))
+
+    def select(self, dim: int, index: int):
+        axis = self._dim(dim)
+        size = self.shape[axis]
+        if not -size <= index < size:
+            raise IndexError(
+                f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                f"dimension {axis}"
+            )
+        return self[(slice(None),) * axis + (index,)]
+
+    def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+        """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
+        axis = self._dim(dim)
+        length = self.shape[axis]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            step = int(split_size_or_sections)
+            if step < 0:
+                raise RuntimeError(
+                    f"split expects split_size be non-negative, but got split_size={step}"
+                )
+            if step == 0 and length:
+                raise RuntimeError(
+                    "split_size can only be 0 if dimension size is 0, but got dimension size of "
+                    f"{length}"
+                )
+            sizes = [min(step, length - start) for start in range(0, length, step)] if step else [0]
+        else:
+            sizes = [int(s) for s in split_size_or_sections]
+            if sum(sizes) != length or any(s < 0 for s in sizes):
+                raise RuntimeError(
+                    f"split_with_sizes expects split_sizes to sum exactly to {length} (input "
+                    f"tensor's size at dimension {axis}), but got split_sizes={sizes}"
+                )
+        pieces, start = [], 0
+        lead = (slice(None),) * axis
+        for size in sizes:
+            pieces.append(self[lead + (slice(start, start + size),)])
+            start += size
+        return tuple(pieces)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """At most `chunks` pieces along `dim`, each ceil(size / chunks) long but the last."""
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        length = self.shape[self._dim(dim)]
+        return self.split(max(-(-length // chunks), 1) if length else 0, dim)
+
+    # ------------------------------------------------------------ copies
+
+    def flip(self, *dims):
+        """The values in reverse order along `dims` (a copy, as torch.flip)."""
+        axes = tuple(self._dim(d) for d in _shape_args(dims))
+        if len(set(axes)) != len(axes):
+            raise RuntimeError("dims has duplicates")
+        return apply(ops.Flip, self, axes=axes) if self.ndim else self.clone()
+
+    def repeat(self, *sizes):
+        """The tensor tiled `sizes` times per dim (sizes may add leading dims)."""
+        sizes = _shape_args(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError(
+                "Number of dimensions of repeat dims can not be smaller than number of "
+                "dimensions of tensor"
+            )
+        if any(s < 0 for s in sizes):
+            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(sizes)}")
+        return apply(ops.Tile, self, reps=sizes)
+
+    def repeat_interleave(self, repeats: int, dim: int | None = None):
+        source = self.flatten() if dim is None else self
+        axis = 0 if dim is None else self._dim(dim)
+        expanded = source.unsqueeze(axis + 1)
+        shape = list(expanded.shape)
+        shape[axis + 1] = repeats
+        merged = list(source.shape)
+        merged[axis] *= repeats
+        return expanded.expand(shape).reshape(merged)
+
+    # ------------------------------------------------------------ indexing
+
+    def __getitem__(self, index):
+        """PyTorch indexing: ints, slices, None, Ellipsis, lists, integer and boolean tensors."""
+        if type(index) is int:  # the common case (a time step), kept fast
+            if self.ndim == 0:
+                raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()`")
+            return apply(ops.GetItem, self, index=(index, Ellipsis))
+        prefix, rest = indexing.plan(index, self.ndim, _tensor_class())
+        view = self if prefix is None else apply(ops.GetItem, self, index=prefix)
+        if ops.is_basic_index(rest):
+            basic = rest if Ellipsis in rest or len(rest) < view.ndim else rest + (Ellipsis,)
+            return apply(ops.GetItem, view, index=basic)
+        template, arrays = _template(rest, self)
+        return apply(ops.GetItem, view, *arrays, index=template)
+
+    def __setitem__(self, index, value) -> None:
+        """self[index] = value (a number or a tensor broadcast to the region), in place."""
+        if isinstance(value, (list, tuple)):
+            raise TypeError(f"can't assign a {type(value).__name__} to a {self.type()}")
+        value = cast(operand(value, self), self.dtype)
+        prefix, rest = indexing.plan(index, self.ndim, _tensor_class())
+        template, arrays = _template(rest, self)
+        apply_inplace(
+            self, ops.SetItem, (self, value, *arrays), {"prefix": prefix, "index": template}
+        )
+
+    def index_select(self, dim: int, index):
+        """The slices at `index` (a 1-D integer tensor) along `dim`."""
+        index = operand(index, self)
+        if index.ndim > 1 or index.dtype.kind not in "iu":
+            raise IndexError("index_select(): Index is supposed to be a vector of integers")
+        axis = self._dim(dim)
+        return self[(slice(None),) * axis + (index.reshape(-1),)]
+
+    def nonzero(self, *, as_tuple: bool = False):
+        """The indices of the nonzero elements: (n, ndim) int64, or one 1-D tensor per dim."""
+        from .creation import as_tensor
+
+        found = self.array.nonzero()
+        columns = [as_tensor(c.astype(np.int64), device=self.device) for c in found]
+        if as_tuple:
+            return tuple(columns)
+        return stack(columns, 1) if columns else _tensor_class()(0, 0).long()
+
+    def masked_select(self, mask):
+        mask = operand(mask, self)
+        shape = np.broadcast_shapes(self.shape, mask.shape)
+        return self.expand(shape)[mask.expand(shape)]
+
+    def gather(self, dim: int, index):
+        """out[i][j] = self[i][index[i][j]] along `dim` (dim=1 shown), as torch.gather."""
+        index = operand(index, self)
+        axis = _check_scatter_index(self, dim, index, "gather")
+        return apply(ops.Gather, self, index, axis=axis)
+
+    def take_along_dim(self, indices, dim: int):
+        return self.gather(dim, indices)
+
+    def scatter(self, dim: int, index, src=None, *, value=None, reduce=None):
+        """A copy with `src` (or `value`) written at `index` along `dim`."""
+        return self._scatter(dim, index, src if src is not None else value, add=reduce == "add")
+
+    def scatter_add(self, dim: int, index, src):
+        """A copy with `src` added at `index` along `dim` (repeated indices add up)."""
+        return self._scatter(dim, index, src, add=True)
+
+    def _scatter(self, dim, index, src, add: bool):
+        index = operand(index, self)
+        axis = _check_scatter_index(self, dim, index, "scatter")
+        src = operand(src, self)
+        if hasattr(src, "dtype") and src.dtype != self.dtype:
+            raise RuntimeError(
+                f"scatter(): Expected self.dtype to be equal to src.dtype ({self.dtype.name} vs "
+                f"{src.dtype.name})"
+            )
+        return apply(ops.Scatter, self, index, src, axis=axis, add=add)
+
+
+def _tensor_class():
+    from .tensor import Tensor
+
+    return Tensor
+
+
+def _template(rest: tuple, like) -> tuple[tuple, list]:
+    """The index with its arrays replaced by IndexInput places, and those arrays as tensors on
+    like's device (so they are inputs of the op, not constants)."""
+    from .creation import as_tensor
+
+    template, arrays = [], []
+    for item in rest:
+        if isinstance(item, np.ndarray) or type(item) in TENSOR_TYPES:
+            tensor = item if type(item) in TENSOR_TYPES else as_tensor(item, device=like.device)
+            if tensor.device != like.device:
+                raise RuntimeError(
+                    f"indices should be either on cpu or on the same device as the indexed "
+                    f"tensor ({like.device})"
+                )
+            template.append(ops.IndexInput(len(arrays)))
+            arrays.append(tensor)
+        else:
+            template.append(item)
+    return tuple(template), arrays
+
+
+def _check_scatter_index(x, dim: int, index, name: str) -> int:
+    axis = x._dim(dim)
+    if index.dtype != np.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.ndim != x.ndim and not (index.ndim <= 1 and x.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for d, (size, own) in enumerate(zip(index.shape, x.shape)):
+        if d != axis and size > own:
+            raise RuntimeError(
+                f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                f"smaller than self {list(x.shape)} apart from dimension {axis}"
+            )
+    return axis
+
+
+def _resolve_shape(shape: tuple, count: int) -> tuple:
+    """`shape` with its -1 filled in; RuntimeError (PyTorch's message) if it cannot hold
+    `count` elements."""
+    unknown = [i for i, s in enumerate(shape) if s == -1]
+    if len(unknown) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if any(s < -1 for s in shape):
+        raise RuntimeError(f"invalid shape dimension {min(shape)}")
+    known = math.prod(s for s in shape if s != -1)
+    if unknown:
+        if known == 0 or count % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {count}")
+        shape = shape[: unknown[0]] + (count // known,) + shape[unknown[0] + 1 :]
+    elif known != count:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {count}")
+    return shape
+
+
+# ---------------------------------------------------------------- functions of several tensors
+
+
+def _tensors(tensors: Sequence, name: str) -> list:
+    if isinstance(tensors, _tensor_class()):
+        raise TypeError(f"{name}(): argument 'tensors' must be a tuple or list of Tensors")
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
+    like = next((t for t in tensors if type(t) in TENSOR_TYPES), None)
+    tensors = [operand(t, like) for t in tensors]
+    dtype = result_type(*tensors)
+    return [cast(t, dtype) for t in tensors]
+
+
+def cat(tensors: Sequence, dim: int = 0, *, axis: int | None = None):
+    """Join tensors along an existing dim (1-D empty tensors are skipped, as PyTorch)."""
+    dim = dim if axis is None else axis
+    tensors = _tensors(tensors, "cat")
+    kept = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    first = kept[0]
+    if first.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    axis_ = first._dim(dim)
+    for position, t in enumerate(kept):
+        if t.ndim != first.ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {first.ndim} and {t.ndim}"
+            )
+        for d in range(t.ndim):
+            if d != axis_ and t.shape[d] != first.shape[d]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {axis_}. Expected size "
+                    f"{first.shape[d]} but got size {t.shape[d]} for tensor number {position} in "
+                    "the list."
+                )
+    if len(kept) == 1:
+        return kept[0].clone() if kept[0] is tensors[0] else kept[0]
+    return apply(ops.Concatenate, *kept, axis=axis_)
+
+
+def stack(tensors: Sequence, dim: int = 0):
+    """Join tensors of one shape along a new dim."""
+    tensors = _tensors(tensors, "stack")
+    first = tensors[0]
+    for position, t in enumerate(tensors):
+        if t.shape != first.shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(first.shape)} at "
+                f"entry 0 and {list(t.shape)} at entry {position}"
+            )
+    rank = first.ndim + 1
+    if not -rank <= dim < rank:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got "
+            f"{dim})"
+        )
+    return apply(ops.Stack, *tensors, axis=dim % rank)
+
+
+def where(condition, input=None, other=None):
+    """`input` where `condition` holds, else `other` (gradients flow to both, not to the
+    condition); numbers and tensors promote as in arithmetic."""
+    if input is None and other is None:
+        return operand(condition, None).nonzero(as_tuple=True)
+    like = next((x for x in (input, other, condition) if type(x) in TENSOR_TYPES), None)
+    condition = operand(condition, like)
+    if condition.dtype.kind not in "bu":
+        raise RuntimeError(
+            f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{condition.dtype.name}"
+        )
+    a, b = promote(operand(input, like), operand(other, like))
+    if type(a) not in TENSOR_TYPES and type(b) not in TENSOR_TYPES:
+        dtype = result_type(a, b)
+        a = cast(operand(np.asarray(a, dtype=dtype), like), dtype)
+    return apply(ops.Where, condition.to(bool), a, b)
