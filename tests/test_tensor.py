@@ -12,7 +12,7 @@ def test_python_floats_become_float32_and_arrays_keep_their_dtype():
     assert tg.tensor([1.0, 2.0]).dtype == np.float32
     assert tg.tensor(3).dtype == np.int64
     assert tg.tensor(np.zeros(2)).dtype == np.float64
-    assert tg.tensor([1, 2], dtype="float64").dtype == np.float64
+    assert tg.tensor([1, 2], dtype=tg.float64).dtype == np.float64
     assert tg.Tensor(np.ones(2, dtype=np.float64)).dtype == np.float32  # the legacy constructor
     assert tg.Tensor(2, 3).shape == (2, 3) and tg.Tensor().shape == (0,)
 
@@ -151,7 +151,9 @@ def test_unsupported_dtypes_are_refused_by_name():
     with pytest.raises(TypeError, match="unsupported dtype complex128"):
         tg.tensor(np.array([1 + 2j]))
     with pytest.raises(TypeError, match="unsupported dtype"):
-        tg.ones(2, dtype="U3")
+        tg.ones(2, dtype=np.dtype("U3"))
+    with pytest.raises(TypeError, match="not the string 'float32'"):
+        tg.ones(2, dtype="float32")
 
 
 def test_only_floating_tensors_require_grad():

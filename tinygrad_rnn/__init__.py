@@ -37,7 +37,14 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .dtypes import get_default_dtype, promote_types, result_type, set_default_dtype
+from .dtypes import (
+    DType,
+    as_dtype,
+    get_default_dtype,
+    promote_types,
+    result_type,
+    set_default_dtype,
+)
 from .functions import *  # noqa: F403 - the tensor methods as functions (tg.sum, tg.exp, ...)
 from .functions import is_floating_point, is_tensor, max, maximum, min, minimum  # noqa: A004
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -57,16 +64,17 @@ from .tensor_shape import cat, stack, where
 
 concatenate = concat = cat
 
-# dtypes, by PyTorch's names (NumPy dtypes underneath: tg.float32 == np.float32)
-float16 = half = np.dtype(np.float16)
-float32 = float = np.dtype(np.float32)  # noqa: A001 - PyTorch's names
-float64 = double = np.dtype(np.float64)
-uint8 = np.dtype(np.uint8)
-int8 = np.dtype(np.int8)
-int16 = short = np.dtype(np.int16)
-int32 = int = np.dtype(np.int32)  # noqa: A001
-int64 = long = np.dtype(np.int64)
-bool = np.dtype(np.bool_)  # noqa: A001
+# dtypes, by PyTorch's names (each equals its NumPy dtype: tg.float32 == np.float32)
+float16 = half = as_dtype(np.float16)
+float32 = float = as_dtype(np.float32)  # noqa: A001 - PyTorch's names
+float64 = double = as_dtype(np.float64)
+uint8 = as_dtype(np.uint8)
+int8 = as_dtype(np.int8)
+int16 = short = as_dtype(np.int16)
+int32 = int = as_dtype(np.int32)  # noqa: A001
+int64 = long = as_dtype(np.int64)
+bool = as_dtype(np.bool_)  # noqa: A001
 bool_ = bool
+dtype = DType
 
 __version__ = "0.1.0"

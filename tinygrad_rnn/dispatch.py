@@ -150,12 +150,24 @@ def foreign(x) -> bool:
 
 
 def _fits(scalar, dtype: np.dtype) -> bool:
-    """Whether a Python number leaves `dtype` as the result (it is not of a higher category)."""
+    """Whether a Python number leaves `dtype` as the result (it is not of a higher category)
+    and NumPy can take it as it is."""
     if type(scalar) is float:
         return dtype.kind == "f"
     if type(scalar) is int:
+        if dtype.kind in "iu":
+            limits = np.iinfo(dtype)
+            return limits.min <= scalar <= limits.max
         return dtype.kind != "b"
     return True  # bool
+
+
+def _wrapped(x, dtype: np.dtype):
+    """A Python int outside an integer dtype's range, wrapped into it (as PyTorch's C++ casts
+    do: uint8 + 300 adds 44); anything else unchanged."""
+    if type(x) is int and dtype.kind in "iu" and not _fits(x, dtype):
+        return int(np.array(x, dtype=np.int64).astype(dtype))
+    return x
 
 
 def promote(a, b):
@@ -170,7 +182,7 @@ def promote(a, b):
     elif b_tensor and _fits(a, b.array.dtype):
         return a, b
     dtype = result_type(a, b)
-    return cast(a, dtype), cast(b, dtype)
+    return _wrapped(cast(a, dtype), dtype), _wrapped(cast(b, dtype), dtype)
 
 
 def cast(x, dtype: np.dtype):

@@ -12,6 +12,50 @@ from __future__ import annotations
 
 import numpy as np
 
+
+class DType:
+    """A dtype as PyTorch users see it (`tg.float32.is_floating_point`, `tg.float64.itemsize`),
+    over a NumPy dtype: NumPy takes it wherever it takes a dtype (`np.zeros(2, dtype=tg.int64)`),
+    and it equals its NumPy dtype and type (`tg.float32 == np.float32`). One object per dtype,
+    so `x.dtype is tg.float32` holds as in PyTorch."""
+
+    __slots__ = (
+        "dtype",
+        "is_complex",
+        "is_floating_point",
+        "is_signed",
+        "itemsize",
+        "kind",
+        "name",
+        "type",
+    )
+
+    def __init__(self, dtype: np.dtype):
+        self.dtype, self.name, self.kind = dtype, dtype.name, dtype.kind
+        self.itemsize, self.type = dtype.itemsize, dtype.type
+        self.is_floating_point, self.is_complex = dtype.kind == "f", False
+        self.is_signed = dtype.kind in "if"
+
+    def __eq__(self, other) -> bool:
+        if other.__class__ is DType:
+            return self is other
+        if isinstance(other, str):
+            return False
+        try:
+            return self.dtype == np.dtype(other)
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.dtype)
+
+    def __repr__(self) -> str:
+        return f"tinygrad_rnn.{self.name}"
+
+    def __reduce__(self):
+        return as_dtype, (self.name,)
+
+
 SUPPORTED = tuple(
     np.dtype(name)
     for name in (
@@ -27,6 +71,14 @@ SUPPORTED = tuple(
     )
 )
 FLOATING = tuple(d for d in SUPPORTED if d.kind == "f")
+DTYPES = {d: DType(d) for d in SUPPORTED}  # NumPy dtype -> its DType
+
+
+def as_dtype(dtype) -> DType:
+    """The DType of a NumPy dtype, a DType, or a name."""
+    return DTYPES[np.dtype(dtype)]
+
+
 BOOL, INT64 = np.dtype(bool), np.dtype(np.int64)
 
 _default_float = np.dtype(np.float32)
@@ -47,7 +99,14 @@ def set_default_dtype(dtype) -> None:
 
 
 def check_dtype(dtype) -> np.dtype:
-    """`dtype` as a NumPy dtype, refused with a TypeError naming it if the engine lacks it."""
+    """`dtype` as a NumPy dtype, refused with a TypeError naming it if the engine lacks it
+    (or if it is a string: PyTorch takes dtype objects only)."""
+    if isinstance(dtype, str):
+        raise TypeError(
+            f"dtype must be a dtype such as tinygrad_rnn.float32, not the string {dtype!r}"
+        )
+    if dtype.__class__ is DType:
+        return dtype.dtype
     try:
         dtype = np.dtype(dtype)
     except TypeError as error:

@@ -333,13 +333,17 @@ def binary_cross_entropy_with_logits(
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot rows (..., num_classes) for class indices (...); num_classes=-1 takes
     the largest index + 1."""
-    if not isinstance(tensor, Tensor) or tensor.dtype.kind not in "iu":
+    if not isinstance(tensor, Tensor) or tensor.dtype != INT64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if num_classes == -1:
         if tensor.numel() == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(tensor.max().item()) + 1
-    tensor = apply(ops.CheckLabels, tensor.long(), classes=num_classes)
+    if tensor.numel():
+        if int(tensor.min().item()) < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if int(tensor.max().item()) >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
     positions = tensor.unsqueeze(-1) == as_tensor(np.arange(num_classes), device=tensor.device)
     return positions.long()
 

@@ -71,6 +71,8 @@ def _item(item, tensor_type):
         if array.dtype.kind not in "iub":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return array.astype(np.int64) if array.dtype.kind in "iu" else array
+    if isinstance(item, str):
+        raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
     raise IndexError(_NOT_AN_INDEX.format(type(item).__name__))
 
 

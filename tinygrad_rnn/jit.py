@@ -253,7 +253,7 @@ def _flatten(value, tensors: list):
     """A hashable description of `value` with every tensor replaced by its position."""
     if isinstance(value, Tensor):
         tensors.append(value)
-        return ("tensor", value.shape, value.dtype.str, value.device, value.requires_grad)
+        return ("tensor", value.shape, value.dtype.name, value.device, value.requires_grad)
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(_flatten(v, tensors) for v in value))
     if isinstance(value, dict):

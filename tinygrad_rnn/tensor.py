@@ -16,7 +16,7 @@ import numpy as np
 from . import autograd, dispatch, ops
 from .autograd import AccumulateGrad, refuse_in_capture
 from .backend import check_device, device_of, to_device, xp_for
-from .dtypes import check_dtype, get_default_dtype, is_floating
+from .dtypes import DTYPES, check_dtype, get_default_dtype, is_floating
 from .tensor_inplace import InplaceMethods
 from .tensor_math import MathMethods
 from .tensor_reduce import ReductionMethods
@@ -107,7 +107,7 @@ class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
 
     shape = property(lambda self: Size(self.array.shape))
     ndim = property(lambda self: self.array.ndim)
-    dtype = property(lambda self: self.array.dtype)
+    dtype = property(lambda self: DTYPES[self.array.dtype], doc="The dtype, as a DType.")
     is_leaf = property(lambda self: self._node is None)
     grad_fn = property(lambda self: self._node)
     is_cuda = property(lambda self: self.device == "cuda")

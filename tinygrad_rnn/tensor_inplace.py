@@ -63,8 +63,7 @@ class InplaceMethods:
     def clamp_(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        low = None if min is None else cast(operand(min, self), self.dtype)
-        high = None if max is None else cast(operand(max, self), self.dtype)
+        low, high = (None if b is None else operand(b, self) for b in (min, max))
         return apply_inplace(self, ops.Clip, (self, low, high))
 
     clip_ = clamp_

@@ -94,7 +94,11 @@ class MathMethods:
         if foreign(exponent):
             return NotImplemented
         exponent = operand(exponent, self)
+        if self.dtype.kind == "b" and isinstance(exponent, bool):
+            return self.clone() if exponent else self.new_ones(self.shape)  # x**True, x**False
         _refuse_negative_integer_powers(self, exponent)
+        if getattr(getattr(exponent, "dtype", None), "kind", "") == "b" and is_floating(self.dtype):
+            return apply(ops.Pow, self, exponent)  # as PyTorch: fine forward, refused backward
         return binary(ops.Pow, self, exponent)
 
     def __rpow__(self, base):
@@ -116,7 +120,7 @@ class MathMethods:
         return self
 
     def __abs__(self):
-        return apply(ops.Abs, self)
+        return self.abs()
 
     def __matmul__(self, other):
         if not hasattr(other, "shape") or type(other).__module__ == "builtins":
@@ -210,6 +214,7 @@ class MathMethods:
 
     def abs(self):
         """Elementwise |x|; the gradient at 0 (and NaN) is 0."""
+        _refuse_bool(self, NotImplementedError("\"abs_cpu\" not implemented for 'Bool'"))
         return apply(ops.Abs, self)
 
     absolute = abs
@@ -400,6 +405,7 @@ class MathMethods:
 
     def relu(self):
         """Elementwise max(x, 0); the gradient passes where the result is not <= 0."""
+        _refuse_bool(self, RuntimeError("Boolean inputs not supported for relu"))
         return apply(ops.Relu, self)
 
     def clamp(self, min=None, max=None):
@@ -407,9 +413,10 @@ class MathMethods:
         outside."""
         if min is None and max is None:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-        low = None if min is None else cast(operand(min, self), self.dtype)
-        high = None if max is None else cast(operand(max, self), self.dtype)
-        return apply(ops.Clip, self, low, high)
+        bounds = [None if b is None else operand(b, self) for b in (min, max)]
+        dtype = result_type(self, *(b for b in bounds if b is not None))
+        low, high = (None if b is None else cast(b, dtype) for b in bounds)
+        return apply(ops.Clip, cast(self, dtype), low, high)
 
     clip = clamp
 
@@ -418,6 +425,11 @@ class MathMethods:
 
     def clamp_max(self, max):
         return self.clamp(max=max)
+
+
+def _refuse_bool(x, error: Exception) -> None:
+    if x.dtype.kind == "b":
+        raise error
 
 
 def _tensors(a, b, like):
@@ -433,6 +445,8 @@ def _matmul(a, b):
         raise RuntimeError(
             f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
         )
+    if a.dtype.kind == "b":
+        raise NotImplementedError("\"dot\" not implemented for 'Bool'")
     if a.dtype != b.dtype:
         raise RuntimeError(
             f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
@@ -451,20 +465,29 @@ def _matmul(a, b):
         raise RuntimeError(str(error)) from None
 
 
+def _is_bool(x) -> bool:
+    return isinstance(x, bool) or getattr(getattr(x, "dtype", None), "kind", "") == "b"
+
+
 def _refuse_bool_subtraction(a, b) -> None:
-    """PyTorch refuses `-` between bool tensors (and a bool tensor and a bool)."""
-    bools = [
-        isinstance(x, bool) or getattr(getattr(x, "dtype", None), "kind", "") == "b" for x in (a, b)
-    ]
-    if all(bools):
+    """PyTorch refuses `-` with a bool operand (a tensor or a Python bool)."""
+    if _is_bool(a) and _is_bool(b):
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
             "`^` or `logical_xor()` operator instead."
         )
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 def _refuse_negative_integer_powers(base, exponent) -> None:
-    if result_type(base, exponent).kind not in "iu":
+    kind = result_type(base, exponent).kind
+    if kind == "b":
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    if kind not in "iu":
         return
     negative = exponent < 0 if isinstance(exponent, (int, float)) else bool((exponent < 0).any())
     if negative:

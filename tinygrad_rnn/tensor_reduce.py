@@ -197,12 +197,14 @@ class ReductionMethods:
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """Indices (int64) of the largest values (the first NaN wins); no gradient."""
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        _refuse_bool(self, "argmax")
         out = self._arg_extreme("argmax", dim, keepdim)
         return out.reshape([1] * self.ndim) if dim is None and keepdim else out
 
     def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """Indices (int64) of the smallest values; no gradient."""
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        _refuse_bool(self, "argmin")
         out = self._arg_extreme("argmin", dim, keepdim)
         return out.reshape([1] * self.ndim) if dim is None and keepdim else out
 
@@ -245,13 +247,39 @@ class ReductionMethods:
 
     def softmax(self, dim=None, dtype=None):
         """exp(x) / sum(exp(x)) along `dim`, computed without overflow."""
-        source = _floating(self if dtype is None else self.to(check_dtype(dtype)))
+        source = _only_floating(self if dtype is None else self.to(check_dtype(dtype)), "softmax")
         return apply(ops.Softmax, source, axis=_softmax_dim(self, dim))
 
     def log_softmax(self, dim=None, dtype=None):
         """x - logsumexp(x) along `dim`, stable for any size of logits."""
-        source = _floating(self if dtype is None else self.to(check_dtype(dtype)))
+        source = self if dtype is None else self.to(check_dtype(dtype))
+        source = _only_floating(source, "log_softmax")
         return apply(ops.LogSoftmax, source, axis=_softmax_dim(self, dim))
+
+
+_TORCH_NAMES = {
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def _only_floating(x, name: str):
+    """x, if it holds floats; PyTorch has no integer softmax kernels."""
+    if not is_floating(x.dtype):
+        raise NotImplementedError(
+            f'"{name}_lastdim_kernel_impl" not implemented for '
+            f"'{_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}'"
+        )
+    return x
+
+
+def _refuse_bool(x, name: str) -> None:
+    if x.dtype.kind == "b":
+        raise RuntimeError(f"{name}(): does not support bool input")
 
 
 def _floating(x):

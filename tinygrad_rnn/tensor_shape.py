@@ -299,9 +299,16 @@ class ShapeMethods:
         """self[index] = value (a number or a tensor broadcast to the region), in place."""
         if isinstance(value, (list, tuple)):
             raise TypeError(f"can't assign a {type(value).__name__} to a {self.type()}")
-        value = cast(operand(value, self), self.dtype)
+        value = operand(value, self)
         prefix, rest = indexing.plan(index, self.ndim, _tensor_class())
         template, arrays = _template(rest, self)
+        puts = any(a.dtype.kind != "b" for a in arrays)  # index_put, not a masked fill
+        if puts and hasattr(value, "dtype") and value.dtype != self.dtype:
+            raise RuntimeError(
+                "Index put requires the source and destination dtypes match, got "
+                f"{self.dtype.name} for the destination and {value.dtype.name} for the source."
+            )
+        value = cast(value, self.dtype)
         apply_inplace(
             self, ops.SetItem, (self, value, *arrays), {"prefix": prefix, "index": template}
         )

@@ -61,6 +61,27 @@ class Div(Function):
         return grad_a if need_a else None, -grad_a * self.a / self.b if need_b else None
 
 
+def power(a, b):
+    """a ** b, with PyTorch's special cases for a number b (0.5 is sqrt, -0.5 rsqrt, 2 a
+    square...), which differ from pow at -0.0 and -inf."""
+    if type(b) is not float and type(b) is not int:
+        return a**b
+    xp = get_array_module(a)
+    if b == 0.5:
+        return xp.sqrt(a)
+    if b == -0.5:
+        return 1 / xp.sqrt(a)
+    if b == 2:
+        return a * a
+    if b == 3:
+        return a * a * a
+    if b == -1:
+        return 1 / a
+    if b == -2:
+        return 1 / (a * a)
+    return a**b
+
+
 class Pow(Function):
     """a ** b. As PyTorch: d/da is 0 where b == 0 (also at a == 0), and d/db is 0 where
     a == 0 and b >= 0, else grad * a**b * log(a) (NaN for a < 0, -inf for 0 ** negative)."""
@@ -70,17 +91,23 @@ class Pow(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        self.out = a**b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.out = power(a, b)
         return self.out
 
     def backward(self, grad):
         xp = get_array_module(grad)
         a, b = self.a, self.b
         need_a, need_b = self.needs_input_grad
+        if getattr(getattr(b, "dtype", None), "kind", "") == "b":  # PyTorch's formula takes b - 1
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
         grad_a = grad_b = None
         with np.errstate(divide="ignore", invalid="ignore"):
             if need_a:
-                grad_a = xp.where(xp.asarray(b == 0), 0, grad * b * a ** (b - 1))
+                grad_a = xp.where(xp.asarray(b == 0), 0, grad * b * power(a, b - 1))
             if need_b:
                 log_a = xp.log(a) if hasattr(a, "shape") else _scalar_log(a)
                 grad_b = xp.where(xp.asarray((a == 0) & (b >= 0)), 0, grad * self.out * log_a)
@@ -192,8 +219,8 @@ class Logical(Function):
 
     differentiable = False
 
-    def forward(self, *arrays, op):
-        return getattr(get_array_module(arrays[0]), op)(*arrays)
+    def forward(self, *arrays, op, **kwargs):
+        return getattr(get_array_module(arrays[0]), op)(*arrays, **kwargs)
 
 
 class CheckLabels(Function):

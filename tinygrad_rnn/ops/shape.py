@@ -207,12 +207,22 @@ def _along(index, axis: int):
     return tuple(index if i == axis else grid for i, grid in enumerate(grids))
 
 
+def _check_bounds(index, size: int, axis: int) -> None:
+    """PyTorch's check of gather/scatter indices (NumPy would wrap negative ones)."""
+    if index.size:
+        low, high = int(index.min()), int(index.max())
+        if low < 0 or high >= size:
+            bad = low if low < 0 else high
+            raise RuntimeError(f"index {bad} is out of bounds for dimension {axis} with size {size}")
+
+
 class Gather(Function):
     """out[i][j] = a[i][index[i][j]] along `axis` (index may be smaller than a elsewhere)."""
 
     saved_inputs = (1,)
 
     def forward(self, a, index, axis):
+        _check_bounds(index, a.shape[axis], axis)
         self.shape, self.where = a.shape, _along(index, axis)
         return a[self.where]
 
@@ -227,6 +237,7 @@ class Scatter(Function):
     saved_inputs = (1,)
 
     def forward(self, a, index, src, axis, add=False):
+        _check_bounds(index, a.shape[axis], axis)
         xp = get_array_module(a)
         self.where, self.add = _along(index, axis), add
         self.src_shape = getattr(src, "shape", ())
