@@ -276,21 +276,22 @@ def compare(path: str, expected, actual, tolerance, problems: list) -> None:
             problems.append(f"{path}: ours {_outcome(actual)}; PyTorch {_outcome(expected)}")
         elif not issubclass(actual.kind, expected.kind):
             problems.append(
-                f"{path}: we raise {actual.type_name} ({actual.kind.__name__}): {actual.message}; "
+                f"{path}: ours raises {actual.type_name} ({actual.kind.__name__}): "
+                f"{actual.message}; "
                 f"PyTorch raises {expected.type_name} ({expected.kind.__name__}): "
                 f"{expected.message}"
             )
         return
     if isinstance(expected, TensorValue):
         if not isinstance(actual, TensorValue):
-            problems.append(f"{path}: we return {_describe(actual)}; PyTorch a tensor")
+            problems.append(f"{path}: ours returns {_describe(actual)}; PyTorch a tensor")
         else:
             _compare_arrays(path, expected, actual, tolerance, problems)
         return
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             problems.append(
-                f"{path}: we return {_describe(actual)}; PyTorch a sequence of {len(expected)}"
+                f"{path}: ours returns {_describe(actual)}; PyTorch a sequence of {len(expected)}"
             )
             return
         for i, (want, got) in enumerate(zip(expected, actual)):
@@ -298,7 +299,9 @@ def compare(path: str, expected, actual, tolerance, problems: list) -> None:
         return
     if isinstance(expected, dict):
         if not isinstance(actual, dict) or list(actual) != list(expected):
-            problems.append(f"{path}: we return {_describe(actual)}; PyTorch {_describe(expected)}")
+            problems.append(
+                f"{path}: ours returns {_describe(actual)}; PyTorch {_describe(expected)}"
+            )
             return
         for key in expected:
             compare(f"{path}[{key!r}]", expected[key], actual[key], tolerance, problems)
@@ -309,10 +312,10 @@ def compare(path: str, expected, actual, tolerance, problems: list) -> None:
             math.isclose(expected, actual, rel_tol=rtol, abs_tol=atol)
             or (math.isnan(expected) and math.isnan(actual))
         ):
-            problems.append(f"{path}: we return {actual!r}; PyTorch {expected!r}")
+            problems.append(f"{path}: ours returns {actual!r}; PyTorch {expected!r}")
         return
     if type(expected) is not type(actual) or expected != actual:
-        problems.append(f"{path}: we return {_describe(actual)}; PyTorch {_describe(expected)}")
+        problems.append(f"{path}: ours returns {_describe(actual)}; PyTorch {_describe(expected)}")
 
 
 def _run(case, require, tolerance):
@@ -347,6 +350,12 @@ def check_same(case, tolerance=TOLERANCE) -> None:
     """Both raise the same built-in class, or both return the same result."""
     __tracebackhide__ = True
     _run(case, "either", tolerance)
+
+
+def values_indices(result) -> list:
+    """(values, indices) of max/min/sort/topk(dim): unpacked and by name, as PyTorch allows."""
+    values, indices = result
+    return [values, indices, result.values, result.indices]
 
 
 def cases(table: dict) -> list:
