@@ -9,7 +9,18 @@ is a history-less tensor sharing storage.
 
 import numpy as np
 import pytest
-from diff_harness import cases, check, check_raises, dtype, tensor
+from diff_harness import (
+    PROGRAM_TOLERANCE,
+    cases,
+    check,
+    check_raises,
+    check_same,
+    drawn_array,
+    dtype,
+    tensor,
+)
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::RuntimeWarning"),
@@ -525,3 +536,78 @@ def test_in_place_makes_a_tensor_require_grad():
         return [y.requires_grad, y.is_leaf, t.grad]
 
     check(case)
+
+
+# ---------------------------------------------------------------- drawn in-place programs
+
+IN_PLACE_STEPS = [
+    "add_",
+    "sub_",
+    "mul_",
+    "div_",
+    "clamp_",
+    "masked_fill_",
+    "setitem",
+    "iadd",
+    "zero_",
+    "fill_",
+    "copy_",
+    "use",
+]
+
+
+@st.composite
+def in_place_programs(draw):
+    """Steps applied to y = x * 1: in-place changes, and uses of y that a backward may save."""
+    steps = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(IN_PLACE_STEPS))
+        other = draw(st.sampled_from([(2, 3), (3,), (1, 3), ()]))
+        value = draw(st.floats(-2, 2, allow_nan=False).filter(lambda v: abs(v) > 0.1))
+        steps.append((kind, other, value))
+    return steps
+
+
+def run_in_place(lib, x, others, steps):
+    y = x * 1
+    used = None
+    for (kind, _, value), other in zip(steps, others):
+        if kind == "use":
+            term = (y * y).sum()
+            used = term if used is None else used + term
+        elif kind in ("add_", "sub_", "mul_"):
+            getattr(y, kind)(other)
+        elif kind == "div_":
+            y.div_(value)
+        elif kind == "clamp_":
+            y.clamp_(-abs(value), abs(value))
+        elif kind == "masked_fill_":
+            y.masked_fill_(other > 0, value)
+        elif kind == "setitem":
+            y[:, 1:] = value
+        elif kind == "iadd":
+            y += other
+        elif kind == "zero_":
+            y.zero_()
+        elif kind == "fill_":
+            y.fill_(value)
+        else:
+            y.copy_(other)
+    loss = (y * y).sum() if used is None else (y * y).sum() + used
+    return loss
+
+
+@given(data=st.data())
+def test_drawn_in_place_programs(data):
+    steps = data.draw(in_place_programs())
+    x = drawn_array(data, (2, 3))
+    others = [drawn_array(data, shape) for _, shape, _ in steps]
+
+    def case(lib):
+        leaf = tensor(lib, x, requires_grad=True)
+        other_leaves = [tensor(lib, o, requires_grad=True) for o in others]
+        loss = run_in_place(lib, leaf, other_leaves, steps)
+        loss.backward()
+        return {"loss": loss, "x.grad": leaf.grad, "others": [o.grad for o in other_leaves]}
+
+    check_same(case, PROGRAM_TOLERANCE)

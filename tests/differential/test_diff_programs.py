@@ -497,3 +497,34 @@ def test_composed_programs(dtype_name, data):
         return first
 
     check_same(with_grads(fn, *arrays), PROGRAM_TOLERANCE)
+
+
+EMPTY_FRIENDLY = {
+    "sum": lambda lib, x, dim: x.sum(dim),
+    "mean": lambda lib, x, dim: x.mean(dim),
+    "var": lambda lib, x, dim: x.var(dim),
+    "amax": lambda lib, x, dim: x.amax(dim),
+    "argmax": lambda lib, x, dim: x.argmax(dim),
+    "logsumexp": lambda lib, x, dim: logsumexp(lib, x, dim),
+    "F.softmax": lambda lib, x, dim: functional(lib).softmax(x, dim),
+    "F.log_softmax": lambda lib, x, dim: functional(lib).log_softmax(x, dim),
+    "cat with itself": lambda lib, x, dim: lib.cat([x, x], dim),
+    "stack with itself": lambda lib, x, dim: lib.stack([x, x], dim),
+    "split(1)": lambda lib, x, dim: x.split(1, dim),
+    "chunk(2)": lambda lib, x, dim: x.chunk(2, dim),
+    "flatten": lambda lib, x, dim: x.flatten(dim),
+    "unsqueeze": lambda lib, x, dim: x.unsqueeze(dim),
+    "squeeze": lambda lib, x, dim: x.squeeze(dim),
+    "transpose with 0": lambda lib, x, dim: x.transpose(dim, 0),
+}
+
+
+@pytest.mark.parametrize("name", list(EMPTY_FRIENDLY))
+@given(data=st.data())
+def test_dim_ops_over_shapes_with_zeros_and_0d(name, data):
+    """Shapes with size-0 and size-1 dims, and 0-d tensors: values and gradients, or the same
+    class of error where PyTorch refuses (a max over an empty dim, say)."""
+    x = drawn_array(data, drawn_shape(data, min_dims=0, max_dims=3, min_side=0))
+    dim = data.draw(st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1))
+    fn = EMPTY_FRIENDLY[name]
+    check_same(with_grads(lambda lib, t: fn(lib, t, dim), x), PROGRAM_TOLERANCE)
