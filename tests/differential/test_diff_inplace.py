@@ -349,7 +349,7 @@ def test_sgd_step_written_by_hand():
             loss.backward()
             with lib.no_grad():
                 w -= 0.1 * w.grad
-                w.grad.zero_()
+            w.grad = None
         return {"same w": w is alias, "w": w, "grad": w.grad, "is_leaf": w.is_leaf}
 
     check(case)

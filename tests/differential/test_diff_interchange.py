@@ -118,7 +118,8 @@ LOAD_STATE_DICT = {
     "strict load returns no missing keys": lambda lib: _incompatible(
         lib.nn.Linear(2, 3).load_state_dict({"weight": lib.zeros(3, 2), "bias": lib.zeros(3)})
     ),
-    "load copies: the module's parameter is the same object": lambda lib: _same_parameter(lib),
+    "the module's parameter stays the same object": lambda lib: _same_parameter(lib),
+    "load copies the values": lambda lib: _load_copies(lib),
     "state_dict values carry no grad": lambda lib: [
         v.requires_grad for v in lib.nn.Linear(2, 3).state_dict().values()
     ],
@@ -134,10 +135,16 @@ def _incompatible(result):
 def _same_parameter(lib):
     module = lib.nn.Linear(2, 3)
     weight = module.weight
+    module.load_state_dict({"weight": lib.ones(3, 2), "bias": lib.zeros(3)})
+    return [module.weight is weight, module.weight, module.weight.requires_grad]
+
+
+def _load_copies(lib):
+    module = lib.nn.Linear(2, 3)
     source = lib.ones(3, 2)
     module.load_state_dict({"weight": source, "bias": lib.zeros(3)})
     source.mul_(5)
-    return [module.weight is weight, module.weight, module.weight.requires_grad]
+    return module.weight
 
 
 def _shares_memory(lib):
@@ -252,12 +259,11 @@ def _numpy_shares(lib):
     return t
 
 
-def _legacy_tensor_constructor(lib):
-    return [
-        lib.Tensor(np.array([1.5, 2.5])).dtype,
-        lib.Tensor([1, 2]).dtype,
-        lib.Tensor(2, 3).shape,
-    ]
+def _legacy_constructor_of_an_array(lib):
+    array = np.array([1.5, 2.5])
+    t = lib.Tensor(array)
+    array[0] = 9.0
+    return [t, t.dtype]
 
 
 MEMORY = {
@@ -270,7 +276,8 @@ MEMORY = {
     "tensor copies a tensor": _tensor_of_a_tensor_copies,
     "Parameter(tensor(array)) does not alias the array": _parameter_from_numpy_does_not_alias,
     "numpy() shares memory": _numpy_shares,
-    "Tensor(...) is float32": _legacy_tensor_constructor,
+    "Tensor(float64 array) is a float32 copy": _legacy_constructor_of_an_array,
+    "Tensor([1, 2]) is float32": lambda lib: lib.Tensor([1, 2]),
 }
 
 

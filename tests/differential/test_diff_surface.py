@@ -107,7 +107,7 @@ METHODS = {
     "max(dim)": ON_X(lambda lib, x: values_indices(x.max(1))),
     "max(dim=0, keepdim)": ON_X(lambda lib, x: values_indices(x.max(dim=0, keepdim=True))),
     "min(dim=-1)": ON_X(lambda lib, x: values_indices(x.min(dim=-1))),
-    "max(other)": ON_X(lambda lib, x: x.max(x.flip(0))),
+    "max(other)": ON_X(lambda lib, x: x.max(x[[2, 1, 0]])),
     "torch.max(x, 1)": ON_X(lambda lib, x: values_indices(lib.max(x, 1))),
     "torch.max(x)": ON_X(lambda lib, x: lib.max(x)),
     "torch.min(x, dim=0)": ON_X(lambda lib, x: values_indices(lib.min(x, dim=0))),
@@ -238,7 +238,7 @@ FUNCTIONS = {
     "torch.split(x, 2, dim=1)": ON_X(lambda lib, x: list(lib.split(x, 2, dim=1))),
     "torch.chunk(x, 3)": ON_X(lambda lib, x: list(lib.chunk(x, 3))),
     "torch.where(c, x, y)": ON_X(lambda lib, x: lib.where(x > 0, x, -x)),
-    "torch.maximum": ON_X(lambda lib, x: lib.maximum(x, x.flip(0))),
+    "torch.maximum": ON_X(lambda lib, x: lib.maximum(x, x[[2, 1, 0]])),
     "torch.clamp(x, min=0)": ON_X(lambda lib, x: lib.clamp(x, min=0)),
     "torch.exp/log/tanh/sigmoid/relu/abs/sqrt": ON_X(
         lambda lib, x: [
