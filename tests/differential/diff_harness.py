@@ -4,14 +4,16 @@ A case is a function of the library module, `case(lib)`, written once for both, 
 package aims to work as `import tinygrad_rnn as torch`. Its result (tensors, dtypes, shapes,
 numbers, nested tuples, lists and dicts) is turned into plain values: tensors become NumPy
 arrays with their dtype's name and `requires_grad`, dtypes become names, tuples and named
-tuples become lists. An exception becomes the first built-in class in its type's MRO, so
-torch's own subclasses of RuntimeError compare as RuntimeError.
+tuples become lists. An exception becomes the standard class it belongs to (IndexError,
+KeyError, TypeError, ValueError, RuntimeError, AttributeError), so torch's own subclasses of
+RuntimeError compare as RuntimeError, and ours must be an instance of that class.
 
 `check` needs PyTorch to succeed, `check_raises` needs it to raise (so a table of bad inputs
 keeps testing what it says), `check_same` accepts either (drawn programs that may be invalid).
 Then the two outcomes must agree: both raise the same built-in class, or both return the
 same structure with equal shapes, dtypes and `requires_grad`, and values equal within the
-dtype's tolerance (NaN where NaN, the same infinities).
+dtype's tolerance (NaN where NaN, the same infinities). Python numbers compare with their type
+(int, float, bool); a NumPy scalar where PyTorch gives a Python number is a difference.
 """
 
 from __future__ import annotations
@@ -149,9 +151,10 @@ class DType:
 
 @dataclass(frozen=True)
 class Raised:
-    kind: type  # the first built-in class in the exception's MRO
+    kind: type  # the standard class the exception belongs to (builtin_base)
     type_name: str
     message: str
+    cls: type = Exception  # the exception's own class
 
     def __str__(self) -> str:
         return f"raises {self.type_name}: {self.message}"
@@ -205,7 +208,16 @@ def plain(lib, value):
     return Opaque(type(value).__qualname__, repr(value)[:200])
 
 
+# The classes a caller catches; NotImplementedError (PyTorch's "not implemented for 'Bool'")
+# counts as the RuntimeError it derives from.
+STANDARD_CLASSES = (IndexError, KeyError, TypeError, ValueError, RuntimeError, AttributeError)
+
+
 def builtin_base(error: BaseException) -> type:
+    """The standard class an exception belongs to (its first built-in one otherwise)."""
+    for cls in STANDARD_CLASSES:
+        if isinstance(error, cls):
+            return cls
     for cls in type(error).__mro__:
         if cls.__module__ == "builtins" and getattr(builtins, cls.__name__, None) is cls:
             return cls
@@ -218,7 +230,7 @@ def outcome(lib, case):
         return plain(lib, case(lib))
     except Exception as error:
         message = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
-        return Raised(builtin_base(error), type(error).__name__, message)
+        return Raised(builtin_base(error), type(error).__name__, message, type(error))
 
 
 # ---------------------------------------------------------------- comparison
@@ -274,7 +286,7 @@ def compare(path: str, expected, actual, tolerance, problems: list) -> None:
     if isinstance(expected, Raised) or isinstance(actual, Raised):
         if not (isinstance(expected, Raised) and isinstance(actual, Raised)):
             problems.append(f"{path}: ours {_outcome(actual)}; PyTorch {_outcome(expected)}")
-        elif not issubclass(actual.kind, expected.kind):
+        elif not issubclass(actual.cls, expected.kind):
             problems.append(
                 f"{path}: ours raises {actual.type_name} ({actual.kind.__name__}): "
                 f"{actual.message}; "
