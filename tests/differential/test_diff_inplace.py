@@ -33,6 +33,26 @@ ROW = np.array([1.0, -1.0, 0.5])
 MASK = np.array([[True, False, True], [False, False, True]])
 
 
+def _iadd(y, t):
+    y += t
+    return y
+
+
+def _isub(y, t):
+    y -= t
+    return y
+
+
+def _imul(y, t):
+    y *= t
+    return y
+
+
+def _itruediv(y, t):
+    y /= t
+    return y
+
+
 def through(op):
     """A case: leaves x and t; y = x * 1; op(lib, y, t) in place; then backward of (y * y)."""
 
@@ -114,26 +134,6 @@ def augmented(op):
     return case
 
 
-def _iadd(y, t):
-    y += t
-    return y
-
-
-def _isub(y, t):
-    y -= t
-    return y
-
-
-def _imul(y, t):
-    y *= t
-    return y
-
-
-def _itruediv(y, t):
-    y /= t
-    return y
-
-
 def _iadd_scalar(y, t):
     y += 2
     return y
@@ -199,7 +199,7 @@ MODIFIED_AFTER_SAVE = {  # PyTorch raises "modified by an inplace operation"
         lambda lib, y: y.zero_(),
     ),
     "y.sqrt then y.mul_": (lambda lib, y: y.abs().sqrt() * y, lambda lib, y: y.mul_(2)),
-    "y.log then y += 1": (lambda lib, y: y.abs().log() * y, lambda lib, y: y.__iadd__(1)),
+    "y.log then y += 1": (lambda lib, y: y.abs().log() * y, lambda lib, y: _iadd(y, 1)),
     "softmax then out.mul_": (lambda lib, y: y.softmax(-1), None),
     "y*y then y.copy_": (lambda lib, y: y * y, lambda lib, y: y.copy_(lib.ones_like(y))),
     "y*y then y.clamp_": (lambda lib, y: y * y, lambda lib, y: y.clamp_(0, 1)),
@@ -292,8 +292,8 @@ LEAF_REFUSED = {
     "uniform_": lambda lib, w: w.uniform_(-1, 1),
     "normal_": lambda lib, w: w.normal_(),
     "w[0] = 1": lambda lib, w: w.__setitem__(0, 1.0),
-    "w += 1": lambda lib, w: w.__iadd__(1),
-    "w *= 2": lambda lib, w: w.__imul__(2),
+    "w += 1": lambda lib, w: _iadd(w, 1),
+    "w *= 2": lambda lib, w: _imul(w, 2),
     "w[0].add_ (a view of the leaf)": lambda lib, w: w[0].add_(1),
     "Parameter.add_": lambda lib, w: lib.nn.Parameter(lib.zeros(2)).add_(1),
 }
@@ -454,12 +454,12 @@ def test_detach_then_in_place_after_use_is_caught():
 
 IN_PLACE_REFUSED = {
     "int.add_(1.5)": lambda lib: lib.tensor([1, 2]).add_(1.5),
-    "int += float tensor": lambda lib: lib.tensor([1, 2]).__iadd__(lib.tensor([0.5, 0.5])),
+    "int += float tensor": lambda lib: _iadd(lib.tensor([1, 2]), lib.tensor([0.5, 0.5])),
     "uint8.mul_(2.5)": lambda lib: lib.tensor([1, 2], dtype=dtype(lib, "uint8")).mul_(2.5),
     "int.div_(2)": lambda lib: lib.tensor([4, 2]).div_(2),
     "bool.add_(1)": lambda lib: lib.tensor([True]).add_(1),
     "row.add_(matrix)": lambda lib: lib.zeros(3).add_(lib.ones(2, 3)),
-    "row += matrix": lambda lib: lib.zeros(3).__iadd__(lib.ones(2, 3)),
+    "row += matrix": lambda lib: _iadd(lib.zeros(3), lib.ones(2, 3)),
     "row.copy_(matrix)": lambda lib: lib.zeros(3).copy_(lib.ones(2, 3)),
     "masked_fill_ with float mask": lambda lib: lib.zeros(3).masked_fill_(lib.ones(3), 1.0),
     "masked_fill_ mask too big": lambda lib: lib.zeros(3).masked_fill_(lib.ones(2, 3) > 0, 1.0),
@@ -474,10 +474,10 @@ def test_refused_in_place(case):
 
 
 IN_PLACE_DTYPES = {
-    "float32 += float64": lambda lib: lib.zeros(2).__iadd__(lib.tensor(np.array([0.1, 0.2]))),
+    "float32 += float64": lambda lib: _iadd(lib.zeros(2), lib.tensor(np.array([0.1, 0.2]))),
     "float32.add_(int64)": lambda lib: lib.zeros(2).add_(lib.tensor([1, 2])),
-    "int32 += int64": lambda lib: lib.tensor([1, 2], dtype=dtype(lib, "int32")).__iadd__(
-        lib.tensor([3, 4])
+    "int32 += int64": lambda lib: _iadd(
+        lib.tensor([1, 2], dtype=dtype(lib, "int32")), lib.tensor([3, 4])
     ),
     "int64.mul_(True)": lambda lib: lib.tensor([1, 2]).mul_(True),
     "float16.mul_(0-d float64)": lambda lib: lib.ones(2, dtype=dtype(lib, "float16")).mul_(
