@@ -150,6 +150,10 @@ READS = {
     "x[..., mask (4,)]": ix(("ellipsis",), ("mask", [False, True, True, False])),
     "x[mask all False]": ix(("mask", [False, False])),
     "x[0, mask (3,)]": ix(("int", 0), ("mask", [True, True, False])),
+    "x[None, mask all False, None, 0]": ix(
+        ("none",), ("mask", [False, False]), ("none",), ("int", 0)
+    ),
+    "x[0, None, [0, 1]]": ix(("int", 0), ("none",), ("list", [0, 1])),
     "x[mask (2,), :, [1, 2]]": ix(("mask", [False, True]), ("slice", None), ("list", [1, 2])),
     "x[[True, False]]": ix(("list", [True, False])),
     "x[[True, False, True]] on dim 1": ix(("slice", None), ("list", [True, False, True])),
