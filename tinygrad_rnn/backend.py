@@ -75,7 +75,7 @@ def check_device(device) -> str:
         return _default_device
     text = str(device)
     name, _, index = text.partition(":")
-    if name not in DEVICES or (index and not index.isdigit()) or (index and name == "cpu"):
+    if name not in DEVICES or (index and not index.isdigit()):
         raise RuntimeError(
             f"unknown device {text!r}: expected 'cpu', 'cuda' or 'cuda:N' "
             "(lower case, as PyTorch writes them)"

@@ -1,8 +1,9 @@
 """Checkpoints: nested dicts of tensors, arrays and plain values in one safetensors file.
 
 Arrays go into the safetensors body (readable by any safetensors reader, never pickled), each
-named by its path of keys ("model/fc.weight"; a "/" or "%" inside a key is escaped, so no two
-paths collide); the nesting and the plain values (numbers, strings, lists, optimizer
+named by its path of keys ("model/fc.weight"; two values whose paths collide, such as the keys
+"a/b" and "a" -> "b", are refused with CheckpointError rather than one overwriting the other);
+the nesting and the plain values (numbers, strings, lists, optimizer
 hyper-parameters, a NumPy Generator's state) go into its metadata as JSON. Keys are strings or
 ints. Saving to a path is atomic (`atomic_write`: a temporary file in the same folder, fsynced,
 then renamed over the old one), so a crash leaves the old checkpoint or the new one, never a
@@ -43,11 +44,15 @@ def _child(path: str, key) -> str:
             f"checkpoint keys must be strings or ints, not {type(key).__name__} ({key!r}) "
             f"at {path or 'the top level'}"
         )
-    escaped = str(key).replace("%", "%25").replace("/", "%2F")
-    return f"{path}/{escaped}" if path else escaped
+    return f"{path}/{key}" if path else str(key)
 
 
 def _store(arrays: dict, path: str, array) -> str:
+    if path in arrays:
+        raise CheckpointError(
+            f"two entries would be stored as {path!r} (a key holding '/' beside a nested one, "
+            "or an int key beside its string): rename one"
+        )
     arrays[path] = _contiguous(to_device(array, "cpu"))
     return path
 

@@ -57,11 +57,21 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     array = _host_array(data)
     if array is None:  # Python numbers and (nested) lists
         array = np.asarray(data)
+        first = _first_item(data)
+        if dtype is None and isinstance(first, np.generic):
+            dtype = check_dtype(array.dtype)  # NumPy scalars keep their dtype, as in PyTorch
         dtype = data_dtype(array, dtype)
     else:
         dtype = check_dtype(array.dtype if dtype is None else dtype)
     device = check_device(device if device is not None else _device_of_data(data))
     return _leaf(to_device(array, device).astype(dtype, copy=True), device, requires_grad)
+
+
+def _first_item(data):
+    """The first number in nested lists (None if there is none)."""
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return None if isinstance(data, (list, tuple)) else data
 
 
 def _device_of_data(data):
@@ -128,6 +138,11 @@ def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False) -> Te
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor filled with `fill_value`; its dtype follows the value (int64, bool, float)."""
+    if isinstance(fill_value, str) or not hasattr(fill_value, "__float__"):
+        raise TypeError(
+            f"full(): argument 'fill_value' (position 2) must be Number, not "
+            f"{type(fill_value).__name__}"
+        )
     if dtype is None:
         dtype = scalar_dtype(fill_value.item() if hasattr(fill_value, "item") else fill_value)
     return _filled(fill_value, _shape_args((size,)), dtype, device, requires_grad)
@@ -169,12 +184,14 @@ def _number(x):
     return x.item() if hasattr(x, "item") else x
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
     """Values start, start + step, ... below `end`: int64 for integer arguments, else the
     default float dtype, as torch.arange."""
     if end is None:
         start, end = 0, start
     start, end, step = _number(start), _number(end), _number(step)
+    if not all(math.isfinite(v) for v in (start, end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:

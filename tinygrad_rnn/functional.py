@@ -136,12 +136,12 @@ def _targets(target, input_: Tensor) -> Tensor:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.name}")
     expected = (input_.shape[0],) + tuple(input_.shape[2:]) if input_.ndim >= 2 else ()
     if tuple(target.shape) != expected:
-        raise ValueError(
-            f"Expected target size {list(expected)}, got {list(target.shape)}"
-            if input_.ndim != 2
-            else f"Expected input batch_size ({input_.shape[0]}) to match target batch_size "
-            f"({target.shape[0] if target.ndim else 0})."
-        )
+        if input_.ndim == 2:
+            raise ValueError(
+                f"Expected input batch_size ({input_.shape[0]}) to match target batch_size "
+                f"({target.shape[0] if target.ndim else 0})."
+            )
+        raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
     if target.device != input_.device:
         raise RuntimeError(f"target on {target.device} for input on {input_.device}")
     return target if target.dtype == INT64 else target.long()
@@ -384,3 +384,34 @@ def dropout(
     mask = to_device((keep / (1 - p)).astype(input.dtype), input.device)
     out = input * as_tensor(mask, device=input.device)
     return input.copy_(out) if inplace else out
+
+
+__all__ = [
+    "add_tanh",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "gelu",
+    "gru_cell",
+    "hardtanh",
+    "huber_loss",
+    "l1_loss",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "logsumexp",
+    "lstm_cell",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "pad",
+    "relu",
+    "sigmoid",
+    "silu",
+    "smooth_l1_loss",
+    "softmax",
+    "softplus",
+    "tanh",
+]

@@ -10,9 +10,16 @@ is refused.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import ops
-from .dispatch import apply_inplace, cast, operand
+from .dispatch import apply_inplace, broadcast_error, cast, operand
 from .dtypes import get_default_dtype, is_floating
+
+
+def _in_dtype(value, dtype):
+    """A tensor cast to `dtype`, or a number as a NumPy scalar of it (2.7 into int64 is 2)."""
+    return cast(value, dtype) if hasattr(value, "shape") else dtype.type(value)
 
 
 class InplaceMethods:
@@ -114,6 +121,14 @@ class InplaceMethods:
         src = operand(src, self)
         if hasattr(src, "device") and src.device != self.device:
             src = src.to(self.device)
+        shape = tuple(getattr(src, "shape", ()))
+        message = broadcast_error(self.shape, shape)
+        if message or np.broadcast_shapes(self.shape, shape) != tuple(self.shape):
+            raise RuntimeError(
+                message
+                or f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                f"{list(np.broadcast_shapes(self.shape, shape))}"
+            )
         self[...] = src
         return self
 
@@ -125,7 +140,7 @@ class InplaceMethods:
                 f"masked_fill_ only supports boolean masks, but got mask with dtype "
                 f"{mask.dtype.name}"
             )
-        value = cast(operand(value, self), self.dtype)
+        value = _in_dtype(operand(value, self), self.dtype)
         if hasattr(value, "ndim") and value.ndim != 0:
             raise RuntimeError(
                 "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "

@@ -8,7 +8,7 @@ float dtype, as PyTorch does.
 from __future__ import annotations
 
 from . import ops
-from .dispatch import apply, binary, cast, foreign, operand, promote, true_divide
+from .dispatch import TENSOR_TYPES, apply, binary, cast, foreign, operand, promote, true_divide
 from .dtypes import get_default_dtype, is_floating, result_type
 
 
@@ -68,7 +68,10 @@ class MathMethods:
     def __rtruediv__(self, other):
         if foreign(other):
             return NotImplemented
-        return true_divide(operand(other, self), self)
+        other = operand(other, self)
+        if type(other) in TENSOR_TYPES:
+            return true_divide(other, self)
+        return self.reciprocal() * other  # PyTorch's number / tensor
 
     def __floordiv__(self, other):
         if foreign(other):
@@ -171,16 +174,18 @@ class MathMethods:
         return self**exponent
 
     def matmul(self, other):
-        return _matmul(self, operand(other, self))
+        return _matmul(self, other)
 
     def mm(self, other):
         """(n, m) @ (m, p): both must be 2-D."""
+        _check_tensor(other, "mm")
         if self.ndim != 2 or getattr(other, "ndim", 0) != 2:
             raise RuntimeError("mm: both arguments must be 2-D matrices")
         return _matmul(self, other)
 
     def bmm(self, other):
         """(b, n, m) @ (b, m, p): batched products of 3-D tensors with one batch size."""
+        _check_tensor(other, "bmm")
         if self.ndim != 3 or getattr(other, "ndim", 0) != 3:
             raise RuntimeError(
                 f"batch1 must be a 3D tensor and batch2 must be a 3D tensor, got "
@@ -195,11 +200,13 @@ class MathMethods:
         return _matmul(self, other)
 
     def mv(self, vector):
+        _check_tensor(vector, "mv")
         if self.ndim != 2 or getattr(vector, "ndim", 0) != 1:
             raise RuntimeError("vector + matrix @ vector expected, got other shapes")
         return _matmul(self, vector)
 
     def dot(self, other):
+        _check_tensor(other, "dot")
         if self.ndim != 1 or getattr(other, "ndim", 0) != 1:
             raise RuntimeError(
                 f"1D tensors expected, but got {self.ndim}D and {getattr(other, 'ndim', 0)}D "
@@ -223,7 +230,8 @@ class MathMethods:
         return self * self
 
     def reciprocal(self):
-        return 1 / _floating(self)
+        """1 / x (computed in the default float dtype for integers)."""
+        return apply(ops.Reciprocal, _floating(self))
 
     def sign(self):
         """-1, 0 or 1 by sign (0 for NaN in float tensors is NaN, as PyTorch); no gradient."""
@@ -360,7 +368,8 @@ class MathMethods:
                 "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                 f"{value.ndim} dimension(s)."
             )
-        return apply(ops.Where, mask, cast(value, self.dtype), self)
+        value = cast(value, self.dtype) if hasattr(value, "shape") else self.dtype.type(value)
+        return apply(ops.Where, mask, value, self)
 
     # ------------------------------------------------------------ elementwise functions
 
@@ -427,6 +436,11 @@ class MathMethods:
         return self.clamp(max=max)
 
 
+def _check_tensor(x, name: str) -> None:
+    if type(x) not in TENSOR_TYPES:
+        raise TypeError(f"{name}(): argument 'other' must be Tensor, not {type(x).__name__}")
+
+
 def _refuse_bool(x, error: Exception) -> None:
     if x.dtype.kind == "b":
         raise error
@@ -441,6 +455,12 @@ def _tensors(a, b, like):
 
 def _matmul(a, b):
     """a @ b with PyTorch's checks: at least 1-D operands, one dtype, matching inner sizes."""
+    for position, x in enumerate((a, b)):
+        if type(x) not in TENSOR_TYPES:
+            raise TypeError(
+                f"matmul(): argument '{('input', 'other')[position]}' (position {position + 1}) "
+                f"must be Tensor, not {type(x).__name__}"
+            )
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
             f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"

@@ -83,6 +83,13 @@ class ReductionMethods:
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         """Variance, divided by n - correction (1 unless unbiased=False or correction=)."""
+        return self._moment(dim, unbiased, keepdim, correction, "var")
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Standard deviation: sqrt(var) (same arguments); no gradient where it is 0."""
+        return self._moment(dim, unbiased, keepdim, correction, "std")
+
+    def _moment(self, dim, unbiased, keepdim, correction, name):
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
         if not is_floating(self.dtype):
@@ -90,22 +97,18 @@ class ReductionMethods:
                 f"std and var only support floating point and complex dtypes, not {self.dtype.name}"
             )
         dims = self._dims(dim)
-        centered = self - self.mean(dims, keepdim=True)
-        squares = (centered * centered).sum(dims, keepdim)
-        count = self.numel() // max(squares.numel(), 1) if self.numel() else 0
+        kept = 1 if dims is None else math.prod(self.shape[d] for d in dims)
+        count = self.numel() if dims is None else (kept if self.numel() else 0)
         if count - correction <= 0:
             warnings.warn(
-                "var(): degrees of freedom is <= 0. Correction should be strictly less than the "
-                "reduction factor (input numel divided by output numel).",
+                f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than "
+                "the reduction factor (input numel divided by output numel).",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return squares / max(count - correction, 0)
-
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        """Standard deviation: sqrt(var) (same arguments)."""
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        return apply(
+            ops.Var, self, axis=dims, keepdims=keepdim, correction=correction, root=name == "std"
+        )
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         """The p-norm over `dim` (all elements if None): p = 'fro' or 2, 1, inf, -inf, 0, ..."""
@@ -145,6 +148,11 @@ class ReductionMethods:
 
     def _extreme_values(self, fn_cls, dim, keepdim, name):
         dims = self._dims(dim if dim != () else None)
+        if dims is None and self.numel() == 0:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
         for d in range(self.ndim) if dims is None else dims:
             if self.shape[d] == 0:
                 raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
@@ -183,7 +191,7 @@ class ReductionMethods:
     def _arg_extreme(self, pick, dim, keepdim):
         if dim is None:
             if self.numel() == 0:
-                raise RuntimeError(
+                raise IndexError(
                     f"{pick}(): Expected reduction dim to be specified for input.numel() == 0."
                 )
             return apply(ops.ArgExtreme, self, pick=pick, axis=None, keepdims=keepdim)

@@ -14,14 +14,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import indexing, ops
-from .dispatch import TENSOR_TYPES, apply, apply_inplace, cast, operand, promote
+from .dispatch import TENSOR_TYPES, apply, apply_inplace, broadcast_error, cast, operand, promote
 from .dtypes import result_type
 
 
 def _shape_args(shape) -> tuple:
-    """`f(2, 3)`, `f((2, 3))` and `f([2, 3])` all mean the shape (2, 3)."""
+    """`f(2, 3)`, `f((2, 3))` and `f([2, 3])` all mean the shape (2, 3); sizes must be ints."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    for size in shape:
+        if not isinstance(size, (int, np.integer)) and not hasattr(size, "__index__"):
+            raise TypeError(f"size must be a tuple of ints, not {type(size).__name__}")
     return tuple(int(s) for s in shape)
 
 
@@ -213,6 +216,8 @@ class ShapeMethods:
 
     def split(self, split_size_or_sections, dim: int = 0) -> tuple:
         """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
+        if self.ndim == 0:
+            raise RuntimeError("split expects at least a 1-dimensional tensor")
         axis = self._dim(dim)
         length = self.shape[axis]
         if isinstance(split_size_or_sections, (int, np.integer)):
@@ -226,7 +231,8 @@ class ShapeMethods:
                     "split_size can only be 0 if dimension size is 0, but got dimension size of "
                     f"{length}"
                 )
-            sizes = [min(step, length - start) for start in range(0, length, step)] if step else [0]
+            starts = range(0, length, step) if step else ()
+            sizes = [min(step, length - start) for start in starts] or [0]
         else:
             sizes = [int(s) for s in split_size_or_sections]
             if sum(sizes) != length or any(s < 0 for s in sizes):
@@ -243,10 +249,14 @@ class ShapeMethods:
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         """At most `chunks` pieces along `dim`, each ceil(size / chunks) long but the last."""
+        if self.ndim == 0:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         if chunks <= 0:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         length = self.shape[self._dim(dim)]
-        return self.split(max(-(-length // chunks), 1) if length else 0, dim)
+        if length == 0:  # as PyTorch: `chunks` empty pieces
+            return self.split([0] * chunks, dim)
+        return self.split(-(-length // chunks), dim)
 
     # ------------------------------------------------------------ copies
 
@@ -302,16 +312,21 @@ class ShapeMethods:
         value = operand(value, self)
         prefix, rest = indexing.plan(index, self.ndim, _tensor_class())
         template, arrays = _template(rest, self)
-        puts = any(a.dtype.kind != "b" for a in arrays)  # index_put, not a masked fill
-        if puts and hasattr(value, "dtype") and value.dtype != self.dtype:
-            raise RuntimeError(
-                "Index put requires the source and destination dtypes match, got "
-                f"{self.dtype.name} for the destination and {value.dtype.name} for the source."
-            )
+        if arrays and hasattr(value, "dtype") and value.dtype != self.dtype:
+            masked = all(a.dtype.kind == "b" for a in arrays)  # a masked fill casts a 0-d value
+            if not (masked and value.ndim == 0):
+                raise RuntimeError(
+                    "Index put requires the source and destination dtypes match, got "
+                    f"{self.dtype.name} for the destination and {value.dtype.name} for the "
+                    "source."
+                )
         value = cast(value, self.dtype)
-        apply_inplace(
-            self, ops.SetItem, (self, value, *arrays), {"prefix": prefix, "index": template}
-        )
+        try:
+            apply_inplace(
+                self, ops.SetItem, (self, value, *arrays), {"prefix": prefix, "index": template}
+            )
+        except ValueError as error:  # NumPy could not broadcast the value into the region
+            raise RuntimeError(f"setting a region of {list(self.shape)}: {error}") from None
 
     def index_select(self, dim: int, index):
         """The slices at `index` (a 1-D integer tensor) along `dim`."""
@@ -433,9 +448,14 @@ def _tensors(tensors: Sequence, name: str) -> list:
         raise TypeError(f"{name}(): argument 'tensors' must be a tuple or list of Tensors")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
-    like = next((t for t in tensors if type(t) in TENSOR_TYPES), None)
-    tensors = [operand(t, like) for t in tensors]
+        if name == "cat":
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for position, t in enumerate(tensors):
+        if type(t) not in TENSOR_TYPES:
+            raise TypeError(
+                f"expected Tensor as element {position} in argument 0, but got {type(t).__name__}"
+            )
     dtype = result_type(*tensors)
     return [cast(t, dtype) for t in tensors]
 
@@ -444,7 +464,7 @@ def cat(tensors: Sequence, dim: int = 0, *, axis: int | None = None):
     """Join tensors along an existing dim (1-D empty tensors are skipped, as PyTorch)."""
     dim = dim if axis is None else axis
     tensors = _tensors(tensors, "cat")
-    kept = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    kept = [t for t in tensors if not _skipped_in_cat(t)] or tensors[:1]
     first = kept[0]
     if first.ndim == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
@@ -461,9 +481,12 @@ def cat(tensors: Sequence, dim: int = 0, *, axis: int | None = None):
                     f"{first.shape[d]} but got size {t.shape[d]} for tensor number {position} in "
                     "the list."
                 )
-    if len(kept) == 1:
-        return kept[0].clone() if kept[0] is tensors[0] else kept[0]
-    return apply(ops.Concatenate, *kept, axis=axis_)
+    return apply(ops.Concatenate, *tensors, axis=axis_)
+
+
+def _skipped_in_cat(t) -> bool:
+    """PyTorch's cat passes over 1-D empty tensors (a legacy allowance)."""
+    return t.ndim == 1 and t.shape[0] == 0
 
 
 def stack(tensors: Sequence, dim: int = 0):
@@ -501,4 +524,8 @@ def where(condition, input=None, other=None):
     if type(a) not in TENSOR_TYPES and type(b) not in TENSOR_TYPES:
         dtype = result_type(a, b)
         a = cast(operand(np.asarray(a, dtype=dtype), like), dtype)
-    return apply(ops.Where, condition.to(bool), a, b)
+    try:
+        return apply(ops.Where, condition.to(bool), a, b)
+    except ValueError:
+        shapes = [getattr(x, "shape", ()) for x in (condition, a, b)]
+        raise RuntimeError(broadcast_error(*shapes) or "where: shapes do not broadcast") from None

@@ -180,7 +180,7 @@ def dtype_name(value) -> str:
 def is_dtype(lib, value) -> bool:
     if lib is torch:
         return isinstance(value, torch.dtype)
-    if isinstance(value, np.dtype):
+    if isinstance(value, (np.dtype, lib.dtype)):
         return True
     return isinstance(value, type) and issubclass(value, np.generic)
 

@@ -89,6 +89,10 @@ def test_unary_over_special_values(case, dtype_name):
 def test_unary_elementwise_one_value_at_a_time(case, dtype_name):
     """The same ops per value as (1,) tensors: a reduction's NaN cannot hide another value."""
     values = special(dtype_name)
+    if case is UNARY["var"]:
+        # one element has zero degrees of freedom: both give NaN, with gradient NaN, except
+        # that PyTorch's gradient at a lone NaN is inf (an accident of its kernel, not kept)
+        values = values[~np.isnan(values)]
     check(
         lambda lib: [
             with_grads(case, values[i : i + 1], varied=False)(lib) for i in range(len(values))

@@ -1,6 +1,6 @@
 """Layers: Module and Parameter, Linear, Dropout, Embedding, recurrent cells and layers."""
 
-from . import init, utils
+from . import functional, init, utils
 from .layers import Dropout, Embedding, Linear
 from .module import Module, ModuleList, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -19,6 +19,7 @@ __all__ = [
     "Parameter",
     "RNNCell",
     "Sequential",
+    "functional",
     "init",
     "utils",
 ]

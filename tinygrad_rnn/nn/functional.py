@@ -2,4 +2,4 @@
 live in tinygrad_rnn.functional)."""
 
 from ..functional import *  # noqa: F403
-from ..functional import __all__  # noqa: F401
+from ..functional import __all__  # noqa: F401 - the same names

@@ -33,7 +33,7 @@ class Linear(Module):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         rng = numpy_generator(generator)
-        bound = 1 / math.sqrt(in_features) if in_features else 0.0
+        bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
         self.weight = init.uniform_(
             new_parameter(out_features, in_features, dtype=dtype, device=device), -bound, bound, rng
         )

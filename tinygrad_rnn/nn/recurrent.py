@@ -71,7 +71,7 @@ class _Recurrent(Module):
 
     def _make_weights(self, suffix, input_size, hidden_size, bias, rng, dtype, device) -> None:
         """Create weight_ih, weight_hh, bias_ih, bias_hh (+ suffix), all U(±1/sqrt(H))."""
-        bound = 1 / math.sqrt(hidden_size)
+        bound = 1 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
         shapes = {
             "weight_ih": (self.gates * hidden_size, input_size),
             "weight_hh": (self.gates * hidden_size, hidden_size),
@@ -279,8 +279,8 @@ class _Layer(_Recurrent):
         finals = []
         for k in range(self.num_layers):
             w_ih, w_hh, b_ih, b_hh = self._weights(f"_l{k}")
-            projected = self._project(x.reshape(steps * batch, -1), w_ih, b_ih, b_hh)
-            projected = projected.reshape(steps, batch, -1)
+            projected = self._project(x.reshape(steps * batch, x.shape[-1]), w_ih, b_ih, b_hh)
+            projected = projected.reshape(steps, batch, w_ih.shape[0])
             w_hh_t, state, outputs = w_hh.T, initial[k], []
             tracked = []
             for t in range(steps):
@@ -334,7 +334,9 @@ class _Layer(_Recurrent):
                         f"should also be {'3-D' if batched else '2-D'} but got ({hx.ndim - 1}-D, "
                         f"{hx.ndim - 1}-D) tensors"
                     )
-                raise IndexError("tuple index out of range")
+                if len(hx) < 2:
+                    raise IndexError("tuple index out of range")
+                raise RuntimeError("lstm expects two hidden states")
             parts = tuple(hx)
         else:
             parts = (hx,)

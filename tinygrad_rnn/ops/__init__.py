@@ -32,6 +32,7 @@ from .elementwise import (
     Mul,
     Neg,
     Pow,
+    Reciprocal,
     Relu,
     Remainder,
     Sigmoid,
@@ -58,6 +59,7 @@ from .reduce import (
     Softmax,
     SortIndices,
     Sum,
+    Var,
 )
 from .shape import (
     Concatenate,
@@ -78,11 +80,12 @@ from .shape import (
 )
 
 __all__ = [
-    "Abs", "Add", "AddTanh", "Amax", "Amin", "ArgExtreme", "Cast", "CheckLabels", "Clip",
-    "Clone", "Compare", "Concatenate", "Cos", "Cumsum", "Detach", "Div", "Erf", "Exp", "Expand",
-    "Extreme", "Flip", "Gather", "GetItem", "IndexInput", "Log", "Log1p", "LogSoftmax", "LogSumExp",
+    "Abs", "Add", "AddTanh", "Amax", "Amin", "ArgExtreme", "Cast", "CheckLabels", "Clip", "Clone",
+    "Compare", "Concatenate", "Cos", "Cumsum", "Detach", "Div", "Erf", "Exp", "Expand", "Extreme",
+    "Flip", "Gather", "GetItem", "IndexInput", "Log", "Log1p", "LogSoftmax", "LogSumExp",
     "Logical", "MatMul", "Maximum", "Minimum", "Mul", "Neg", "Norm", "Pad", "Pow", "Prod",
-    "Relu", "Remainder", "Reshape", "Scatter", "SetItem", "Sigmoid", "Sin", "Softmax", "Softplus",
-    "SortIndices", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Tile", "ToDevice", "Transpose",
-    "ViewScatter", "Where", "ZeroGrad", "is_basic_index", "sigmoid",
+    "Reciprocal", "Relu", "Remainder", "Reshape", "Scatter", "SetItem", "Sigmoid", "Sin",
+    "Softmax", "Softplus", "SortIndices", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Tile",
+    "ToDevice", "Transpose", "Var", "ViewScatter", "Where", "ZeroGrad", "is_basic_index",
+    "sigmoid",
 ]  # fmt: skip

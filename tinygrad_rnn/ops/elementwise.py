@@ -276,6 +276,18 @@ class Neg(Function):
         return (-grad,)
 
 
+class Reciprocal(Function):
+    saves_output = True
+
+    def forward(self, a):
+        with np.errstate(divide="ignore"):
+            self.out = 1 / a
+        return self.out
+
+    def backward(self, grad):
+        return (-grad * self.out * self.out,)
+
+
 class Exp(Function):
     saves_output = True
 
@@ -478,12 +490,20 @@ class Clip(Function):
         return get_array_module(a).clip(a, low, high)  # NaN stays NaN
 
     def backward(self, grad):
+        a, low, high = self.a, self.low, self.high
         inside = True
-        if self.low is not None:
-            inside = self.a >= self.low
-        if self.high is not None:
-            inside = inside & (self.a <= self.high)
-        return grad * inside, None, None
+        if low is not None:
+            inside = a >= low
+        if high is not None:
+            inside = inside & (a <= high)
+        _, need_low, need_high = self.needs_input_grad
+        grad_low = grad_high = None
+        if need_low:  # low wins where a is below it (and it is not above high)
+            below = a < low if high is None else (a < low) & (low < high)
+            grad_low = grad * below
+        if need_high:  # high wins where a is above it, or where it lies below low
+            grad_high = grad * (a > high if low is None else (a > high) | (high < low))
+        return grad * inside, grad_low, grad_high
 
 
 class Cast(Function):

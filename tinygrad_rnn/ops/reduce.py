@@ -62,6 +62,41 @@ class Prod(Function):
         return (grad * others,)
 
 
+class Var(Function):
+    """The variance over `axis`, sum((a - mean)**2) / (n - correction), or its square root
+    (`root`). Backward is PyTorch's closed form, 2 (a - mean) / (n - correction), which does
+    not differentiate through the mean (so infinities give -inf and inf, not NaN); a zero
+    standard deviation passes no gradient."""
+
+    saved_inputs = (0,)
+    saves_output = True
+
+    def forward(self, a, axis, keepdims, correction, root=False):
+        self.a, self.axis, self.keepdims, self.root = a, axis, keepdims, root
+        count = a.size // max(int(np.prod(_kept_shape(a.shape, axis))), 1) if a.size else 0
+        self.divisor = max(count - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.mean = (
+                a.mean(axis=axis, keepdims=True) if a.size else a.sum(axis, keepdims=True) * np.nan
+            )
+            centered = a - self.mean
+            out = (centered * centered).sum(axis=axis, keepdims=keepdims) / a.dtype.type(
+                self.divisor
+            )
+            self.out = get_array_module(a).sqrt(out) if root else out
+        return self.out
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        grad = _expand_reduced(grad, self.a.ndim, self.axis, self.keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.root:
+                out = _expand_reduced(self.out, self.a.ndim, self.axis, self.keepdims)
+                grad = xp.where(out == 0, 0, grad / (2 * out))
+            scale = grad.dtype.type(2) / grad.dtype.type(self.divisor)
+            return (scale * grad * (self.a - self.mean),)
+
+
 class Amax(Function):
     """The largest values over `axis`; tied maxima share the gradient evenly (torch.amax)."""
 

@@ -143,13 +143,20 @@ class ViewScatter(Function):
 
 
 class Concatenate(Function):
+    """Join along `axis`; 1-D empty inputs are passed over (PyTorch's legacy allowance) and
+    get empty gradients."""
+
     def forward(self, *arrays, axis=0):
         self.axis = axis
-        self.bounds = list(itertools.accumulate(a.shape[axis] for a in arrays))[:-1]
-        return get_array_module(arrays[0]).concatenate(arrays, axis=axis)
+        self.kept = [not (a.ndim == 1 and a.shape[0] == 0) for a in arrays]
+        joined = [a for a, keep in zip(arrays, self.kept) if keep] or list(arrays[:1])
+        self.bounds = list(itertools.accumulate(a.shape[axis] for a in joined))[:-1]
+        return get_array_module(arrays[0]).concatenate(joined, axis=axis)
 
     def backward(self, grad):
-        return tuple(get_array_module(grad).split(grad, self.bounds, axis=self.axis))
+        xp = get_array_module(grad)
+        pieces = iter(xp.split(grad, self.bounds, axis=self.axis))
+        return tuple(next(pieces) if keep else xp.zeros(0, grad.dtype) for keep in self.kept)
 
 
 class Stack(Function):
@@ -213,7 +220,9 @@ def _check_bounds(index, size: int, axis: int) -> None:
         low, high = int(index.min()), int(index.max())
         if low < 0 or high >= size:
             bad = low if low < 0 else high
-            raise RuntimeError(f"index {bad} is out of bounds for dimension {axis} with size {size}")
+            raise RuntimeError(
+                f"index {bad} is out of bounds for dimension {axis} with size {size}"
+            )
 
 
 class Gather(Function):
