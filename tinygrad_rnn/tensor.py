@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import autograd, ops
+from . import autograd, hooks, ops
 from .autograd import AccumulateGrad, Capture, _GradMode, refuse_in_capture
 from .backend import (
     DEVICES,
@@ -267,6 +267,19 @@ class Tensor:
         # a gradient array may be shared with other tensors' gradients: keep a private copy
         grad = xp.asarray(grad) if owned or self.grad is not None else xp.array(grad)
         self.grad = Tensor._make(grad, self.device, False, None)
+        if hooks._post_accumulate_grad_hooks:  # this leaf's gradient is final for this backward
+            hooks.run_post_accumulate_grad_hooks(self)
+
+    def register_post_accumulate_grad_hook(self, hook) -> hooks.RemovableHandle:
+        """Call `hook(self)` once per backward, when this leaf's `.grad` is final; `.remove()`
+        on the returned handle unregisters it. Runs in tg.jit replays too (live, not recorded)."""
+        if self._node is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return hooks.register_post_accumulate_grad_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this intermediate tensor after backward (leaves always keep it)."""
