@@ -57,6 +57,8 @@ def test_interrupted_and_resumed_with_two_ranks_equals_an_uninterrupted_run(
     uninterrupted, tmp_path
 ):
     interrupted(tmp_path)
+    rc, _, errors = run(2, tmp_path, "--resume", "--seed", "7")
+    assert rc == 1 and errors.count("seed (42 -> 7)") == 2  # rank 0's error, on every rank
     rc, printed, errors = run(2, tmp_path, "--resume")
     assert rc == 0, errors
     assert printed.count("resuming") == 1

@@ -163,7 +163,8 @@ class Ranks(SingleProcess):
                 message = [(type(error).__name__, str(error), None, None)]
         pg.broadcast_object_list(message, src=0)
         error, progress, model_state, optimizer_state = message[0]
-        if error is not None:
+        if error is not None:  # every rank stops here with the same error: none is left waiting
+            self.finish()
             raise _SHARED_ERRORS[error](progress)
         if not self.writes:
             model.load_state_dict(model_state)
