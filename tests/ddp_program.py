@@ -29,16 +29,17 @@ def synthetic(rows: int = ROWS):
     return images, labels.astype(np.int64)
 
 
-def float64_tensors(images, labels):
-    return tg.Tensor(images.astype(np.float64) / 255), tg.Tensor(labels)
+def float64_tensors(self, images, labels):
+    pixels = tg.Tensor(images.astype(np.float64) / 255, device=self.device)
+    return pixels, tg.Tensor(labels, device=self.device)
 
 
 class Batches64(Batches):
-    to_tensors = staticmethod(float64_tensors)
+    to_tensors = float64_tensors
 
 
 class DistributedBatches64(dist.DistributedBatches):
-    to_tensors = staticmethod(float64_tensors)
+    to_tensors = float64_tensors
 
 
 class Classifier(nn.Module):
@@ -70,17 +71,18 @@ def train_run(
     use_jit: bool = False,
     micro_batches: int = 1,
     rows: int = ROWS,
+    device: str = "cpu",
 ) -> list[np.ndarray]:
     """Train with Adam; returns the final parameters. Distributed: DDP over the default
     group, each global batch split across ranks; `micro_batches` > 1 accumulates that many
     parts of each global batch under no_sync before the synchronised one (`rows` must then
     be a multiple of `batch_size`, so every part has the same share)."""
     images, labels = synthetic(rows)
-    model = Classifier(kind, seed)
+    model = Classifier(kind, seed).to(device)
     optimizer = tg.optim.Adam(model.parameters(), lr=0.01)
     if not distributed:
         net = model
-        batches = Batches64(images, labels, batch_size, seed=11)
+        batches = Batches64(images, labels, batch_size, seed=11, device=device)
     else:
         net = dist.DistributedDataParallel(model, bucket_cap_mb=0.002)  # several buckets
         batches = DistributedBatches64(
@@ -90,6 +92,7 @@ def train_run(
             rank=dist.get_rank(),
             world_size=dist.get_world_size(),
             seed=11,
+            device=device,
         )
 
     def step(x, y, scale=None):
@@ -135,6 +138,27 @@ def program_train(out: Path) -> None:
     save(out, "basic-jit", train_run("basic", True, use_jit=True))
     save(out, "other-seeds", train_run("basic", True, seed=3 + 10 * dist.get_rank()))
     save(out, "no-sync", train_run("basic", True, batch_size=40, micro_batches=2, rows=80))
+
+
+def program_cuda(out: Path) -> None:
+    """On GPUs: NCCL's collectives and DDP (eager and jit), then MPI with CuPy arrays."""
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    reduced = []
+    for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX):
+        x = tg.tensor([rank + 1.0, -rank], device="cuda", dtype=tg.float64)
+        dist.all_reduce(x, op)
+        reduced.append(x.numpy())
+    x = tg.tensor([float(rank)] * 3, device="cuda")
+    dist.broadcast(x, src=world_size - 1)
+    reduced.append(x.numpy())
+    save(out, "cuda-collectives", reduced)
+    save(out, "cuda-basic", train_run("basic", True, device="cuda"))
+    save(out, "cuda-basic-jit", train_run("basic", True, device="cuda", use_jit=True))
+    dist.destroy_process_group()
+    dist.init_process_group("mpi", timeout=60)  # CuPy arrays through pinned host memory
+    x = tg.tensor([rank + 1.0, -rank], device="cuda", dtype=tg.float64)
+    dist.all_reduce(x)
+    save(out, "cuda-over-mpi", [x.numpy(), *train_run("basic", True, device="cuda")])
 
 
 def program_mismatch(out: Path) -> None:
@@ -204,6 +228,7 @@ def program_exit(out: Path) -> None:
 
 PROGRAMS = {
     "train": program_train,
+    "cuda": program_cuda,
     "mismatch": program_mismatch,
     "unused": program_unused,
     "crash": program_crash,
@@ -214,7 +239,8 @@ PROGRAMS = {
 if __name__ == "__main__":
     name, out = sys.argv[1], Path(sys.argv[2])
     if name != "exit":
-        dist.init_process_group("mpi", timeout=2 if name == "stall" else 60)
+        backend = "nccl" if name == "cuda" else "mpi"
+        dist.init_process_group(backend, timeout=2 if name == "stall" else 60)
     PROGRAMS[name](out)
     if name != "exit":
         dist.destroy_process_group()

@@ -229,8 +229,9 @@ class DistributedDataParallel(Module):
         for bucket, work in zip(self._buckets, iteration.works):
             work.wait()
             bucket.buffer /= world_size
+            has_gradient = bucket.flags.tolist()  # one read, also from a GPU
             for slot, (i, offset) in enumerate(zip(bucket.indices, bucket.offsets)):
-                if not bucket.flags[slot]:
+                if not has_gradient[slot]:
                     continue  # no rank has a gradient for it: it stays None, as in one process
                 parameter = self._params[i]
                 mean = bucket.buffer[offset : offset + parameter.array.size].reshape(
