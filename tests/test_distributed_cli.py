@@ -85,3 +85,10 @@ def test_started_by_mpiexec_without_distributed_is_refused(tmp_path):
     assert rc == 1
     assert errors.count("without --distributed") == 2  # each rank says why it stops
     assert not (tmp_path / "run").exists()
+
+
+def test_jit_with_two_ranks_equals_eager_bitwise(uninterrupted, tmp_path):
+    rc, _, errors = run(2, tmp_path, "--jit")
+    assert rc == 0, errors
+    for a, b in zip(weights(uninterrupted[0]), weights(tmp_path)):
+        np.testing.assert_array_equal(a, b)

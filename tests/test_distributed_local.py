@@ -212,3 +212,21 @@ def test_blas_threads_shared_out_by_ranks(monkeypatch):
     assert launch.limit_blas_threads(3) == 2
     assert launch.os.environ["OPENBLAS_NUM_THREADS"] == "2"
     assert launch.limit_blas_threads(16) == 1
+
+
+def test_first_ctrl_c_is_deferred_and_a_second_one_acts_at_once():
+    import os
+    import signal
+
+    from tinygrad_rnn.distributed.failure import DeferredInterrupt
+
+    seconds, previous = [], signal.getsignal(signal.SIGINT)
+    interrupt = DeferredInterrupt(on_second=lambda: seconds.append(True))
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert interrupt.requested and not seconds
+        os.kill(os.getpid(), signal.SIGINT)
+        assert seconds == [True]
+    finally:
+        interrupt.close()
+    assert signal.getsignal(signal.SIGINT) is previous
