@@ -6,6 +6,7 @@ compare; `train_run` is also imported by the tests for the one-process reference
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -226,6 +227,13 @@ def program_exit(out: Path) -> None:
     dist.all_reduce(tg.ones(3))
 
 
+def program_early(out: Path) -> None:
+    """Rank 1 dies before joining the job; rank 0's MPI_Init cannot be polled (watchdog, 2 s)."""
+    if os.environ.get("PMI_RANK") == "1":
+        sys.exit(1)
+    dist.init_process_group("mpi", timeout=2)
+
+
 PROGRAMS = {
     "train": program_train,
     "cuda": program_cuda,
@@ -234,13 +242,15 @@ PROGRAMS = {
     "crash": program_crash,
     "stall": program_stall,
     "exit": program_exit,
+    "early": program_early,
 }
+JOIN_THEMSELVES = ("exit", "early")
 
 if __name__ == "__main__":
     name, out = sys.argv[1], Path(sys.argv[2])
-    if name != "exit":
+    if name not in JOIN_THEMSELVES:
         backend = "nccl" if name == "cuda" else "mpi"
         dist.init_process_group(backend, timeout=2 if name == "stall" else 60)
     PROGRAMS[name](out)
-    if name != "exit":
+    if name not in JOIN_THEMSELVES:
         dist.destroy_process_group()

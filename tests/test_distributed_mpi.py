@@ -127,3 +127,10 @@ def test_a_rank_exiting_with_an_error_status_ends_the_job(tmp_path):
     assert rc != 0
     assert "[rank 1] exiting before the run ended" in err
     assert seconds < 20, seconds
+
+
+def test_a_rank_that_dies_before_joining_ends_the_job_within_the_timeout(tmp_path):
+    rc, _, err, seconds = mpiexec(2, "tests/ddp_program.py", "early", str(tmp_path), limit=60)
+    assert rc != 0
+    assert "Timeout (0:00:02)!" in err and "import_mpi" in err  # where rank 0 was stuck
+    assert seconds < 20, seconds

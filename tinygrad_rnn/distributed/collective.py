@@ -3,12 +3,15 @@
 A collective that never completes is the usual way a data-parallel job dies (a rank crashed,
 stalled, or called collectives in another order), and a blocking MPI or NCCL call would wait
 forever. So no backend ever blocks: each starts a nonblocking operation and `wait_until` polls
-it against the group's deadline, then raises `DistTimeoutError` on the waiting rank.
+it against the group's deadline, then raises `DistTimeoutError` on the waiting rank. The few
+calls that cannot be polled (joining the job) run under a `watchdog` that ends the process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import faulthandler
 import os
 import time
 from collections.abc import Callable
@@ -92,6 +95,21 @@ def wait_until(done: Callable[[], bool], timeout: float, what: str) -> None:
             os.sched_yield()
         else:
             time.sleep(_SLEEP_SECONDS)
+
+
+@contextlib.contextmanager
+def watchdog(timeout: float):
+    """End this process if the block (a call that cannot be polled: MPI_Init, NCCL's setup)
+    has not returned after `timeout` seconds; with this rank gone, mpiexec ends the job.
+
+    faulthandler's timer runs in C, so it fires even while the block holds the GIL; it
+    prints where every thread stood ("Timeout (h:mm:ss)!" and the stacks) before exiting.
+    """
+    faulthandler.dump_traceback_later(timeout, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def seconds(timeout) -> float:

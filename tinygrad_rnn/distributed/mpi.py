@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .collective import DistBackendError, DistTimeoutError, ReduceOp, Work, wait_until
+from .collective import DistBackendError, DistTimeoutError, ReduceOp, Work, wait_until, watchdog
 
 
 def import_mpi():
@@ -51,11 +51,12 @@ class MpiBackend:
     name = "mpi"
 
     def __init__(self, timeout: float):
-        mpi = import_mpi()
+        with watchdog(timeout):  # joining the job: MPI_Init and these calls block
+            mpi = import_mpi()
+            self.comm = mpi.COMM_WORLD.Dup()
+            node = self.comm.Split_type(mpi.COMM_TYPE_SHARED)
         self.MPI, self.timeout, self.broken = mpi, timeout, None
-        self.comm = mpi.COMM_WORLD.Dup()
         self.rank, self.world_size = self.comm.Get_rank(), self.comm.Get_size()
-        node = self.comm.Split_type(mpi.COMM_TYPE_SHARED)
         self.local_rank, self.local_world_size = node.Get_rank(), node.Get_size()
         node.Free()
         self._ops = {

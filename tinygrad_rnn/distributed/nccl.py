@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .collective import DistBackendError, DistTimeoutError, ReduceOp, Work, wait_until
+from .collective import DistBackendError, DistTimeoutError, ReduceOp, Work, wait_until, watchdog
 from .mpi import MpiBackend
 
 
@@ -39,7 +39,9 @@ class NcclBackend:
         unique_id = nccl.get_unique_id() if self.rank == 0 else None
         payload = np.array(unique_id, dtype=np.int8).tobytes() if self.rank == 0 else None
         unique_id = tuple(np.frombuffer(self.host.broadcast_bytes(payload, 0), dtype=np.int8))
-        self.comm = nccl.NcclCommunicator(self.world_size, tuple(map(int, unique_id)), self.rank)
+        unique_id = tuple(map(int, unique_id))
+        with watchdog(timeout):  # ncclCommInitRank blocks until every rank has called it
+            self.comm = nccl.NcclCommunicator(self.world_size, unique_id, self.rank)
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self._types = {
             np.dtype(np.float16): nccl.NCCL_FLOAT16,
