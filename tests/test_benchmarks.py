@@ -54,9 +54,8 @@ def test_distributed_benchmark_runs_as_a_world_of_one(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bench_distributed, "limit_blas_threads", lambda ranks: 1)
     out = tmp_path / "distributed.json"
-    bench_distributed.main(
-        ["--models", "basic", "--steps", "2", "--warmup", "1", "--out", f"{out}"]
-    )
+    options = ["--models", "basic", "--batch-size", "8", "--steps", "2", "--warmup", "1"]
+    bench_distributed.main([*options, "--out", str(out)])
     (result,) = json.loads(out.read_text())["results"]
-    assert result["ranks"] == 1 and result["rows_per_rank"] == 150
+    assert result["ranks"] == 1 and result["rows_per_rank"] == 8
     assert 0 < result["sync_ms"] < result["step_ms"]
