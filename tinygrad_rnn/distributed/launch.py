@@ -142,8 +142,10 @@ class Ranks(SingleProcess):
         """Rank 0 calls `load` first (filling caches), then the others."""
         if self.writes:
             result = load(*args)
+            pg.barrier()
+            return result
         pg.barrier()
-        return result if self.writes else load(*args)
+        return load(*args)
 
     def rank_zero_sees(self, path: Path) -> bool:
         """Whether `path` exists, as rank 0 sees it (the others may not share its disk)."""
