@@ -14,6 +14,10 @@ status=0
 timeout 200 python -m pytest -q -m gpu -p no:cacheprovider "${workers[@]}" -rfE \
   tests/test_gpu.py tests/test_gpu_training.py 2>&1 | tee "$logs/gpu_tests.log" | tail -n 60 \
   || status=1
+# NCCL data parallelism: mpiexec -n 1, and one rank per GPU where there are more (they skip
+# without the gpu-distributed extra: mpi4py, mpich, nvidia-nccl-cu12)
+timeout 300 python -m pytest -q -m gpu -p no:cacheprovider -rfEs tests/test_gpu_distributed.py \
+  2>&1 | tee "$logs/gpu_distributed_tests.log" | tail -n 30 || status=1
 timeout 120 python -m benchmarks.bench_gpu --repeats 30 --out "$logs/gpu.json" 2>&1 \
   | tee "$logs/gpu_bench.log" || status=1
 exit "$status"

@@ -47,3 +47,15 @@ def test_the_buffered_floor_computes_the_floors_loss_and_gradients(batch, steps,
         assert loss == pytest.approx(want_loss, rel=1e-12)
         for name, value in want.items():
             np.testing.assert_allclose(grads[name], value, rtol=1e-10, atol=1e-14)
+
+
+def test_distributed_benchmark_runs_as_a_world_of_one(tmp_path, monkeypatch):
+    from benchmarks import bench_distributed
+
+    monkeypatch.setattr(bench_distributed, "limit_blas_threads", lambda ranks: 1)
+    out = tmp_path / "distributed.json"
+    options = ["--models", "basic", "--batch-size", "8", "--steps", "2", "--warmup", "1"]
+    bench_distributed.main([*options, "--out", str(out)])
+    (result,) = json.loads(out.read_text())["results"]
+    assert result["ranks"] == 1 and result["rows_per_rank"] == 8
+    assert 0 < result["sync_ms"] < result["step_ms"]

@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from . import autograd, dispatch, ops
+from . import autograd, dispatch, hooks, ops
 from .autograd import AccumulateGrad, refuse_in_capture
 from .backend import check_device, device_of, to_device, xp_for
 from .dtypes import DTYPES, check_dtype, get_default_dtype, is_floating
@@ -423,6 +423,19 @@ class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
             self._grad = Tensor._make(grad, self.device, False, None)
         else:
             self._grad.array += grad
+        if hooks._post_accumulate_grad_hooks:  # this leaf's gradient is final for this backward
+            hooks.run_post_accumulate_grad_hooks(self)
+
+    def register_post_accumulate_grad_hook(self, hook) -> hooks.RemovableHandle:
+        """Call `hook(self)` once per backward, when this leaf's `.grad` is final; `.remove()`
+        on the returned handle unregisters it. Runs in tg.jit replays too (live, not recorded)."""
+        if self._node is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        return hooks.register_post_accumulate_grad_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this intermediate tensor after backward (leaves always keep it)."""

@@ -65,6 +65,11 @@ def build_parser() -> Parser:
         action="store_true",
         help="capture the training step once and replay it (tinygrad_rnn.jit)",
     )
+    run.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data parallel over the ranks of mpiexec -n N; --batch-size stays the global batch",
+    )
     for command in (
         run,
         commands.add_parser("evaluate", help="accuracy and confusion matrix"),
@@ -115,6 +120,7 @@ def command_train(args) -> None:
         progress=not args.no_progress,
         resume=args.resume,
         jit=args.jit,
+        distributed=args.distributed,
     )
     if (Path(config.out) / CHECKPOINT).exists() and not args.resume:
         raise ValueError(

@@ -9,6 +9,7 @@ the epoch, so the result equals an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from tqdm import tqdm
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import F, optim
-from tinygrad_rnn.data import Batches, load_dataset, to_pixels
+from tinygrad_rnn.data import load_dataset, to_pixels
+from tinygrad_rnn.distributed.launch import training_ranks
 
 from . import reports
 from .networks import build_model
@@ -43,6 +45,7 @@ class Config:
     progress: bool = True
     resume: bool = False
     jit: bool = False
+    distributed: bool = False  # data parallel over the ranks mpiexec started
 
 
 # Where a run stands: saved in every checkpoint, restored by a resume.
@@ -113,11 +116,18 @@ def gradient_norms_over_time(model, images: np.ndarray, labels: np.ndarray, devi
 
 
 def make_step(model, optimizer):
-    """One training step on a batch: returns (loss, number of correct predictions)."""
+    """One training step on a batch: returns (loss, number of correct predictions).
 
-    def step(x: tg.Tensor, y: tg.Tensor):
+    `scale` is given for a rank's part of a global batch (--distributed): the loss is then
+    the part's summed loss times `scale`, which makes the ranks' average the global mean.
+    """
+
+    def step(x: tg.Tensor, y: tg.Tensor, scale: float | None = None):
         logits = model(x)
-        loss = F.cross_entropy(logits, y)
+        if scale is None:
+            loss = F.cross_entropy(logits, y)
+        else:
+            loss = F.cross_entropy(logits, y, reduction="sum") * scale
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -156,26 +166,31 @@ def load_checkpoint(folder: Path, config: Config, model, optimizer) -> dict:
 
 
 def train(config: Config, on_batch: Callable[[int, int], None] | None = None) -> list[dict]:
-    """Train as the book does; returns the per-epoch history. Ctrl-C saves and exits (130)."""
+    """Train as the book does; returns the per-epoch history. Ctrl-C saves and exits (130).
+
+    With `config.distributed`, each rank trains on its part of every global batch; rank 0
+    alone writes files and reports, and returns the history (the others return []).
+    """
     folder = Path(config.out)
-    folder.mkdir(parents=True, exist_ok=True)
-    data = load_data(config.dataset, config.limit)
+    ranks = training_ranks(config.distributed, config.device)
+    ranks.on_rank_zero(folder.mkdir, parents=True, exist_ok=True)
+    data = ranks.rank_zero_first(load_data, config.dataset, config.limit)
     model = build_model(config.model, config.seed, config.device)
     optimizer = optim.Adam(model.parameters(), lr=config.lr)
-    batches = Batches(
-        data.train_images,
-        data.train_labels,
-        config.batch_size,
-        seed=config.seed,
-        device=config.device,
+    batches = ranks.batches(
+        data.train_images, data.train_labels, config.batch_size, config.seed, config.device
     )
     progress = dict(PROGRESS)
     progress["history"] = []
-    if (folder / CHECKPOINT).exists() and config.resume:
-        progress = load_checkpoint(folder, config, model, optimizer)
-        print(f"resuming {folder} at epoch {progress['epoch']}, batch {progress['batch']}")
+    if ranks.rank_zero_sees(folder / CHECKPOINT) and config.resume:
+        load = functools.partial(load_checkpoint, folder, config, model, optimizer)
+        progress = ranks.from_rank_zero(load, model, optimizer)
+        if ranks.writes:
+            print(f"resuming {folder} at epoch {progress['epoch']}, batch {progress['batch']}")
     probe = (data.valid_images[: config.batch_size], data.valid_labels[: config.batch_size])
-    step = tg.jit(make_step(model, optimizer)) if config.jit else make_step(model, optimizer)
+    network = ranks.wrap(model)
+    step = make_step(network, optimizer)
+    step = tg.jit(step) if config.jit else step
 
     started = time.perf_counter()
     try:
@@ -187,17 +202,15 @@ def train(config: Config, on_batch: Callable[[int, int], None] | None = None) ->
                 desc=f"epoch {epoch}",
                 unit="batch",
                 leave=False,
-                disable=not config.progress or None,
+                disable=not (config.progress and ranks.writes) or None,
             )
-            for index, (x, y) in enumerate(
+            for index, batch in enumerate(
                 batches.epoch(epoch, progress["batch"]), start=progress["batch"]
             ):
-                loss, correct = step(x, y)
-                progress["batch"], progress["loss_sum"] = (
-                    index + 1,
-                    progress["loss_sum"] + loss.item(),
-                )
-                progress["last_batch_accuracy"] = correct.item() / len(y)
+                loss, correct = step(*batch)
+                loss, batch_accuracy = ranks.batch_totals(loss, correct, batch)
+                progress["batch"], progress["loss_sum"] = index + 1, progress["loss_sum"] + loss
+                progress["last_batch_accuracy"] = batch_accuracy
                 seconds = progress["epoch_seconds"] + time.perf_counter() - started
                 bar.set_postfix(
                     loss=f"{progress['loss_sum'] / progress['batch']:.4f}",
@@ -206,6 +219,7 @@ def train(config: Config, on_batch: Callable[[int, int], None] | None = None) ->
                 bar.update()
                 if on_batch is not None:
                     on_batch(epoch, index)
+                ranks.stop_if_interrupted()
             bar.close()
             seconds = progress["epoch_seconds"] + time.perf_counter() - started
             row = {
@@ -220,19 +234,23 @@ def train(config: Config, on_batch: Callable[[int, int], None] | None = None) ->
                 "grad_norms": gradient_norms_over_time(model, *probe, config.device).tolist(),
             }
             progress["history"].append(row)
-            tqdm.write(reports.book_line(row))
+            if ranks.writes:
+                tqdm.write(reports.book_line(row))
             progress.update(epoch=epoch + 1, batch=0, epoch_seconds=0.0, loss_sum=0.0)
-            save_checkpoint(folder, config, model, optimizer, progress)
-            reports.write_all(folder, config, progress["history"])
+            ranks.on_rank_zero(save_checkpoint, folder, config, model, optimizer, progress)
+            ranks.on_rank_zero(reports.write_all, folder, config, progress["history"])
     except KeyboardInterrupt:
         progress["epoch_seconds"] += time.perf_counter() - started
-        save_checkpoint(folder, config, model, optimizer, progress)
-        print(
-            f"\ninterrupted: saved {folder / CHECKPOINT} at epoch {progress['epoch']}, batch "
-            f"{progress['batch']}; continue with the same command and --resume"
-        )
+        ranks.on_rank_zero(save_checkpoint, folder, config, model, optimizer, progress)
+        if ranks.writes:
+            print(
+                f"\ninterrupted: saved {folder / CHECKPOINT} at epoch {progress['epoch']}, "
+                f"batch {progress['batch']}; continue with the same command and --resume"
+            )
+        ranks.finish()
         raise SystemExit(130) from None
-    return progress["history"]
+    ranks.finish()
+    return progress["history"] if ranks.writes else []
 
 
 def load_trained(checkpoint: Path, device: str = "cpu"):
