@@ -8,7 +8,7 @@ import numpy as np
 from . import functional, nn, optim, random
 from . import functional as F
 from .autograd import JitError
-from .backend import cuda_is_available, get_default_device, set_default_device
+from .backend import cuda_is_available, device, get_default_device, set_default_device
 from .checkpoint import CheckpointError, load, save
 from .creation import (
     arange,

@@ -15,7 +15,6 @@ from . import cublas
 
 DEVICES = ("cpu", "cuda")
 
-_default_device = "cpu"
 _cupy: Any = None
 
 
@@ -65,24 +64,57 @@ def cuda_is_available() -> bool:
         return False
 
 
-def check_device(device) -> str:
-    """The device a name means: "cpu" or "cuda" ("cuda:N" makes GPU N this process's CUDA
-    device, as one process drives one GPU here), or the default device for None.
+class device(str):  # noqa: N801 - PyTorch's name
+    """A device, as torch.device: device("cpu"), device("cuda"), device("cuda:1"),
+    device("cuda", 1). It is also the string "cpu" or "cuda", so tensors compare and key their
+    devices as strings; `.type` and `.index` are PyTorch's. One process drives one GPU:
+    naming "cuda:N" makes GPU N this process's CUDA device (where PyTorch could hold tensors
+    on several GPUs in one process)."""
 
-    As PyTorch, an unknown name ("gpu", "CPU") and a GPU that is not there raise RuntimeError.
-    """
-    if device is None:
+    index = None
+
+    def __new__(cls, type_or_name, index: int | None = None):
+        if isinstance(type_or_name, device) and index is None:
+            return type_or_name
+        text = str(type_or_name) if index is None else f"{type_or_name}:{index}"
+        name, _, number = text.partition(":")
+        if name not in DEVICES or (number and not number.isdigit()):
+            raise RuntimeError(
+                f"unknown device {text!r}: expected 'cpu', 'cuda' or 'cuda:N' "
+                "(lower case, as PyTorch writes them)"
+            )
+        if not number:
+            return _DEVICE[name]
+        if name == "cuda":
+            _select_gpu(int(number))
+        made = str.__new__(cls, name)
+        made.index = int(number)
+        return made
+
+    @property
+    def type(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+    def __reduce__(self):
+        return device, (self.type, self.index)
+
+
+_DEVICE = {name: str.__new__(device, name) for name in DEVICES}
+_default_device = _DEVICE["cpu"]
+
+
+def check_device(name) -> device:
+    """The device a name (or a device) means, or the default device for None. As PyTorch, an
+    unknown name ("gpu", "CPU") and a GPU that is not there raise RuntimeError."""
+    if name is None:
         return _default_device
-    text = str(device)
-    name, _, index = text.partition(":")
-    if name not in DEVICES or (index and not index.isdigit()):
-        raise RuntimeError(
-            f"unknown device {text!r}: expected 'cpu', 'cuda' or 'cuda:N' "
-            "(lower case, as PyTorch writes them)"
-        )
-    if name == "cuda" and index:
-        _select_gpu(int(index))
-    return name
+    if name.__class__ is device:
+        return _DEVICE[str.__str__(name)]
+    return _DEVICE[str.__str__(device(name))]
 
 
 def _select_gpu(index: int) -> None:
@@ -114,7 +146,7 @@ def xp_for(device: str):
 
 def device_of(array) -> str:
     """The device an array lives on."""
-    return "cpu" if isinstance(array, (np.ndarray, np.generic)) else "cuda"
+    return _DEVICE["cpu" if isinstance(array, (np.ndarray, np.generic)) else "cuda"]
 
 
 def get_array_module(array):

@@ -28,6 +28,7 @@ _ALLOWED = {
     (__name__, "_rebuild_tensor"),
     ("tinygrad_rnn.tensor", "Size"),
     ("tinygrad_rnn.dtypes", "as_dtype"),
+    ("tinygrad_rnn.backend", "device"),
 }
 
 
