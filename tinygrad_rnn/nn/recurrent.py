@@ -1,226 +1,41 @@
-"""Recurrent cells and layers with PyTorch's signatures and weight layout.
+"""Recurrent layers (RNN, LSTM, GRU) with PyTorch's signatures, weight layout and options:
+stacked layers, bidirectional, LSTM projections, dropout between layers, unbatched input and
+PackedSequence input.
 
 A layer is a Python loop over time that calls its cell's step once per time step, so the graph
 is unrolled and backward through it is BPTT; nothing here has a hand-written backward. Each
 layer first projects the inputs of all time steps at once (one large matmul instead of T small
-ones); the step adds the recurrent part.
-
-Weights follow PyTorch: weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,) with
-the gates stacked in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n), so a PyTorch state_dict
-loads one to one.
+ones); the step adds the recurrent part. With a PackedSequence, step t runs on the
+batch_sizes[t] sequences still going (sorted longest first), so padded steps neither produce
+output nor receive gradient, and each sequence's last state is its own.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 
 import numpy as np
 
 from .. import functional as F
-from ..creation import zeros
 from ..random import Generator, numpy_generator
 from ..tensor import Tensor
-from ..tensor_shape import stack
-from . import init
-from .layers import new_parameter
-from .module import Module
+from ..tensor_shape import cat, stack
+from .cells import GRUCell, LSTMCell, RNNCell, _Recurrent, gru_step, lstm_step, rnn_step
 from .utils import detach_state
+from .utils.rnn import PackedSequence
 
-# ---------------------------------------------------------------- one time step
-
-
-def rnn_step(projected: Tensor, h: Tensor, w_hh_t: Tensor, nonlinearity: str) -> Tensor:
-    """h' = act(projected + h @ W_hh^T); `projected` = x @ W_ih^T + biases, (B, H)."""
-    if nonlinearity == "tanh":
-        return F.add_tanh(projected, h @ w_hh_t)
-    return (projected + h @ w_hh_t).relu()
-
-
-def lstm_step(projected: Tensor, state, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
-    """(h', c') from gates = projected + h @ W_hh^T, gates i, f, g, o of width H each."""
-    h, c = state
-    return F.lstm_cell(projected, h @ w_hh_t, c)
-
-
-def gru_step(projected: Tensor, h: Tensor, w_hh_t: Tensor, b_hh: Tensor | None) -> Tensor:
-    """h' = (1 - z) * n + z * h, with r, z, n as in PyTorch; `projected` = x @ W_ih^T + b_ih."""
-    hidden = h @ w_hh_t
-    return F.gru_cell(projected, hidden + b_hh if b_hh is not None else hidden, h)
-
-
-# ---------------------------------------------------------------- shared machinery
-
-
-class _Recurrent(Module):
-    """Parameters and step dispatch shared by the cells and the layers of one kind."""
-
-    kind = "RNN"  # or "LSTM", "GRU"
-    gates = 1  # 4 for LSTM, 3 for GRU
-
-    def _set_kind(self, nonlinearity: str | None) -> None:
-        if nonlinearity is not None and self.kind != "RNN":
-            raise TypeError(
-                f"{type(self).__name__}.__init__() got an unexpected keyword argument "
-                "'nonlinearity'"
-            )
-        nonlinearity = "tanh" if nonlinearity is None else nonlinearity
-        self.nonlinearity = nonlinearity
-        self.mode = f"RNN_{str(nonlinearity).upper()}" if self.kind == "RNN" else self.kind
-
-    def _make_weights(self, suffix, input_size, hidden_size, bias, rng, dtype, device) -> None:
-        """Create weight_ih, weight_hh, bias_ih, bias_hh (+ suffix), all U(±1/sqrt(H))."""
-        bound = 1 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
-        shapes = {
-            "weight_ih": (self.gates * hidden_size, input_size),
-            "weight_hh": (self.gates * hidden_size, hidden_size),
-        }
-        if bias:
-            shapes.update(bias_ih=(self.gates * hidden_size,), bias_hh=(self.gates * hidden_size,))
-        for name, shape in shapes.items():
-            parameter = new_parameter(*shape, dtype=dtype, device=device)
-            setattr(self, name + suffix, init.uniform_(parameter, -bound, bound, rng))
-        if not bias:
-            setattr(self, "bias_ih" + suffix, None)
-            setattr(self, "bias_hh" + suffix, None)
-
-    def _weights(self, suffix: str):
-        d = self.__dict__
-        return (
-            d["weight_ih" + suffix],
-            d["weight_hh" + suffix],
-            d["bias_ih" + suffix],
-            d["bias_hh" + suffix],
-        )
-
-    def _project(self, x: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
-        """x @ W_ih^T plus the biases that do not sit inside a gate (GRU keeps b_hh apart)."""
-        projected = x @ w_ih.T
-        if b_ih is not None:
-            projected = projected + (b_ih if self.mode == "GRU" else b_ih + b_hh)
-        return projected
-
-    def _check_state(self, state: Tensor, expected: tuple, name: str) -> None:
-        """PyTorch's check of an initial state: exactly the expected shape, no broadcasting."""
-        if tuple(state.shape) != expected:
-            raise RuntimeError(f"Expected {name} size {expected}, got {list(state.shape)}")
-
-    def _step(self, projected: Tensor, state, w_hh_t: Tensor, b_hh):
-        if state is None:  # zeros, as in PyTorch (so W_hh gets a gradient, zero or not)
-            h = zeros(
-                *projected.shape[:-1],
-                w_hh_t.shape[0],
-                dtype=projected.dtype,
-                device=projected.device,
-            )
-            state = (h, h) if self.mode == "LSTM" else h
-        if self.mode == "LSTM":
-            return lstm_step(projected, state, w_hh_t)
-        if self.mode == "GRU":
-            return gru_step(projected, state, w_hh_t, b_hh)
-        return rnn_step(projected, state, w_hh_t, "relu" if self.mode == "RNN_RELU" else "tanh")
-
-
-# ---------------------------------------------------------------- cells: one step
-
-
-class _Cell(_Recurrent):
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        nonlinearity: str | None = None,
-        *,
-        generator: int | Generator | None = None,
-        dtype=None,
-        device=None,
-    ):
-        super().__init__()
-        self._set_kind(nonlinearity)
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        rng = numpy_generator(generator)
-        self._make_weights("", input_size, hidden_size, bias, rng, dtype, device)
-
-    def forward(self, input: Tensor, hx=None):
-        """One step: input (B, D) or (D,), hx (B, H) (LSTM: a tuple (h, c)) or None for zeros."""
-        name = type(self).__name__
-        if input.ndim not in (1, 2):
-            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError(
-                f"input has inconsistent input_size: got {input.shape[-1]} expected "
-                f"{self.input_size}"
-            )
-        if self.kind == "RNN" and self.nonlinearity not in ("tanh", "relu"):
-            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
-        batched = input.ndim == 2
-        x = input if batched else input.unsqueeze(0)
-        state = self._cell_state(hx, x.shape[0], batched)
-        w_ih, w_hh, b_ih, b_hh = self._weights("")
-        out = self._step(self._project(x, w_ih, b_ih, b_hh), state, w_hh.T, b_hh)
-        if batched:
-            return out
-        return tuple(o.squeeze(0) for o in out) if self.mode == "LSTM" else out.squeeze(0)
-
-    def _cell_state(self, hx, batch: int, batched: bool):
-        """hx checked as PyTorch checks it (a tuple of two for LSTM), with a batch dim."""
-        if hx is None:
-            return None
-        if self.mode == "LSTM":
-            if isinstance(hx, Tensor) or not isinstance(hx, (tuple, list)):
-                raise TypeError(
-                    "lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not "
-                    f"{type(hx).__name__}"
-                )
-            if len(hx) != 2:
-                raise RuntimeError("lstm_cell expects two hidden states")
-            parts = list(hx)
-        else:
-            parts = [hx]
-        checked = []
-        for k, part in enumerate(parts):
-            part = part if batched or part.ndim != 1 else part.unsqueeze(0)
-            if part.ndim != 2 or part.shape[0] != batch:
-                rows = part.shape[0] if part.ndim else 0
-                raise RuntimeError(
-                    f"Input batch size {batch} doesn't match hidden{k} batch size {rows}"
-                    if part.ndim == 2 or batched
-                    else f"hidden{k} has inconsistent hidden_size: got {part.shape[0]}, "
-                    f"expected {self.hidden_size}"
-                )
-            if part.shape[1] != self.hidden_size:
-                raise RuntimeError(
-                    f"hidden{k} has inconsistent hidden_size: got {part.shape[1]}, expected "
-                    f"{self.hidden_size}"
-                )
-            checked.append(part)
-        return tuple(checked) if self.mode == "LSTM" else checked[0]
-
-    def extra_repr(self) -> str:
-        extra = ", nonlinearity='relu'" if self.mode == "RNN_RELU" else ""
-        bias = "" if self.bias else ", bias=False"
-        return f"{self.input_size}, {self.hidden_size}{bias}{extra}"
-
-
-class RNNCell(_Cell):
-    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu), as torch.nn.RNNCell."""
-
-
-class LSTMCell(_Cell):
-    """One LSTM step; forward(x, (h, c)) returns (h', c'), as torch.nn.LSTMCell."""
-
-    kind, gates = "LSTM", 4
-
-
-class GRUCell(_Cell):
-    """One GRU step; forward(x, h) returns h', as torch.nn.GRUCell."""
-
-    kind, gates = "GRU", 3
-
-
-# ---------------------------------------------------------------- layers: loops over time
+__all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
+    "GRUCell",
+    "LSTMCell",
+    "RNNCell",
+    "gru_step",
+    "lstm_step",
+    "rnn_step",
+]
 
 
 class _Layer(_Recurrent):
@@ -233,73 +48,164 @@ class _Layer(_Recurrent):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
         *,
         nonlinearity: str | None = None,
         truncate_bptt: int | None = None,
         generator: int | Generator | None = None,
-        dtype=None,
-        device=None,
     ):
         super().__init__()
         _check_layer_arguments(
             input_size, hidden_size, num_layers, dropout, nonlinearity or "tanh", self.kind
         )
-        if bidirectional:
-            raise NotImplementedError("bidirectional recurrent layers are not supported yet")
+        _check_projection(proj_size, hidden_size, self.kind)
         self._set_kind(nonlinearity)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.proj_size = bool(bidirectional), proj_size
         self.truncate_bptt = truncate_bptt
         self.track_hidden_grads = False
         self.hidden_states: list[list[Tensor]] = []
         # None: the default generator at each call; a seed: one stream for this layer
         self.generator = None if generator is None else numpy_generator(generator)
         rng = numpy_generator(generator)
+        out_size = (proj_size or hidden_size) * self.directions
         for k in range(num_layers):
-            size = input_size if k == 0 else hidden_size
-            self._make_weights(f"_l{k}", size, hidden_size, bias, rng, dtype, device)
+            size = input_size if k == 0 else out_size
+            for suffix in self._suffixes(k):
+                self._make_weights(suffix, size, hidden_size, bias, rng, dtype, device, proj_size)
 
-    def forward(self, input: Tensor, hx=None):
-        """input (T, B, D), or (B, T, D) with batch_first, or (T, D) unbatched.
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
 
-        hx: (num_layers, B, H) initial states (LSTM: a tuple (h0, c0)), or None for zeros.
-        Returns (output, h_n): output (T, B, H) (batch_first: (B, T, H)) holds the top layer's
-        state at every step; h_n (num_layers, B, H) the last state of each layer (LSTM:
-        (h_n, c_n)). With `truncate_bptt = k`, the state is detached every k steps; with
-        `track_hidden_grads = True`, every state h_t is kept so `hidden_grad_norms()` can report
-        dL/dh_t after backward.
+    def _suffixes(self, layer: int) -> list[str]:
+        return [f"_l{layer}", f"_l{layer}_reverse"][: self.directions]
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs weights for cuDNN here; the loop reads them as they are."""
+
+    def forward(self, input, hx=None):
+        """input (T, B, D), or (B, T, D) with batch_first, or (T, D) unbatched, or a
+        PackedSequence.
+
+        hx: (L * directions, B, H_out) initial states (LSTM: a tuple (h0, c0), c0 with H), or
+        None for zeros. Returns (output, h_n): output (T, B, directions * H_out) (batch_first:
+        (B, T, ...); a PackedSequence for one) holds the top layer's state at every step; h_n
+        (L * directions, B, H_out) the last state of each layer and direction (LSTM: (h_n, c_n)).
+        H_out is proj_size for an LSTM with projections, else hidden_size. With
+        `truncate_bptt = k` the state is detached every k steps; with `track_hidden_grads = True`
+        every state h_t is kept so `hidden_grad_norms()` can report dL/dh_t after backward.
         """
-        batched = input.ndim == 3
-        self._check_input(input)
-        x = input if batched else input.unsqueeze(1)
-        x = x.transpose(0, 1) if batched and self.batch_first else x  # time-major from here
-        steps, batch = x.shape[0], x.shape[1]
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            x, steps, batch = input.data, _packed_steps(input.batch_sizes), input.batch_sizes[0]
+            batch, batched = int(batch), True
+        else:
+            self._check_input(input)
+            batched = input.ndim == 3
+            x = input if batched else input.unsqueeze(1)
+            x = x.transpose(0, 1) if batched and self.batch_first else x  # time-major from here
+            steps, batch = x.shape[0], x.shape[1]
         initial = self._initial_states(hx, batched, batch)
-        self.hidden_states = []
-        finals = []
+        if packed and hx is not None:  # states arrive in the caller's order, steps run sorted
+            initial = [_permuted(state, input.sorted_indices) for state in initial]
+        self.hidden_states, finals = [], []
         for k in range(self.num_layers):
-            w_ih, w_hh, b_ih, b_hh = self._weights(f"_l{k}")
-            projected = self._project(x.reshape(steps * batch, x.shape[-1]), w_ih, b_ih, b_hh)
-            projected = projected.reshape(steps, batch, w_ih.shape[0])
-            w_hh_t, state, outputs = w_hh.T, initial[k], []
-            tracked = []
-            for t in range(steps):
-                if self.truncate_bptt and t and t % self.truncate_bptt == 0:
-                    state = detach_state(state)
-                state = self._step(projected[t], state, w_hh_t, b_hh)
-                h = state[0] if self.mode == "LSTM" else state
-                if self.track_hidden_grads:
-                    h.retain_grad()
-                    tracked.append(h)
-                outputs.append(h)
-            self.hidden_states.append(tracked)
-            finals.append(state)
-            x = stack(outputs)
+            outputs = []
+            for direction, suffix in enumerate(self._suffixes(k)):
+                run = self._run_packed if packed else self._run_padded
+                out, state = run(
+                    x,
+                    steps,
+                    initial[k * self.directions + direction],
+                    suffix,
+                    reverse=direction == 1,
+                )
+                outputs.append(out)
+                finals.append(state)
+            x = outputs[0] if len(outputs) == 1 else cat(outputs, -1)
             if self.dropout and self.training and k < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True, generator=self.generator)
+        h_n = self._final_states(finals, batched)
+        if packed:
+            h_n = _permuted(h_n, input.unsorted_indices, dim=1)
+            output = PackedSequence(
+                x, input.batch_sizes, input.sorted_indices, input.unsorted_indices
+            )
+            return output, h_n
         output = x.transpose(0, 1) if batched and self.batch_first else x
-        output = output if batched else output.squeeze(1)
-        return output, self._final_states(finals, batched)
+        return (output if batched else output.squeeze(1)), h_n
+
+    def _weights_of(self, suffix: str):
+        w_ih, w_hh, b_ih, b_hh = self._weights(suffix)
+        w_hr = self.__dict__.get("weight_hr" + suffix)
+        return w_ih, w_hh.T, b_ih, b_hh, None if w_hr is None else w_hr.T
+
+    def _run_padded(self, x: Tensor, steps: int, state, suffix: str, reverse: bool):
+        """One layer and direction over a (T, B, D) input: ((T, B, H_out), last state)."""
+        w_ih, w_hh_t, b_ih, b_hh, w_hr_t = self._weights_of(suffix)
+        batch = x.shape[1]
+        projected = self._project(x.reshape(steps * batch, x.shape[-1]), w_ih, b_ih, b_hh)
+        projected = projected.reshape(steps, batch, w_ih.shape[0])
+        outputs, tracked = [None] * steps, []
+        order = range(steps - 1, -1, -1) if reverse else range(steps)
+        for count, t in enumerate(order):
+            if self.truncate_bptt and count and count % self.truncate_bptt == 0:
+                state = detach_state(state)
+            state = self._step(projected[t], state, w_hh_t, b_hh, w_hr_t)
+            outputs[t] = self._track(state, tracked)
+        self.hidden_states.append(tracked)
+        return stack(outputs), state
+
+    def _run_packed(self, data: Tensor, steps: list, state, suffix: str, reverse: bool):
+        """One layer and direction over packed rows: step t updates its first batch_sizes[t]
+        sequences and leaves the others' states as they were."""
+        w_ih, w_hh_t, b_ih, b_hh, w_hr_t = self._weights_of(suffix)
+        projected = self._project(data, w_ih, b_ih, b_hh)
+        batch = steps[0][1]
+        if state is None:
+            state = self._zero_state(projected, batch, w_hh_t)
+        outputs, tracked = [None] * len(steps), []
+        order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
+        for count, t in enumerate(order):
+            start, size = steps[t]
+            if self.truncate_bptt and count and count % self.truncate_bptt == 0:
+                state = detach_state(state)
+            parts = state if self.mode == "LSTM" else (state,)
+            active = tuple(p[:size] for p in parts)
+            new = self._step(
+                projected[start : start + size],
+                active if self.mode == "LSTM" else active[0],
+                w_hh_t,
+                b_hh,
+                w_hr_t,
+            )
+            outputs[t] = self._track(new, tracked)
+            new_parts = new if self.mode == "LSTM" else (new,)
+            merged = tuple(
+                n if size == batch else cat([n, p[size:]]) for n, p in zip(new_parts, parts)
+            )
+            state = merged if self.mode == "LSTM" else merged[0]
+        self.hidden_states.append(tracked)
+        return cat(outputs), state
+
+    def _zero_state(self, projected: Tensor, batch: int, w_hh_t: Tensor):
+        from ..creation import zeros
+
+        h = zeros(batch, w_hh_t.shape[0], dtype=projected.dtype, device=projected.device)
+        if self.mode != "LSTM":
+            return h
+        return h, zeros(batch, self.hidden_size, dtype=h.dtype, device=h.device)
+
+    def _track(self, state, tracked: list) -> Tensor:
+        h = state[0] if self.mode == "LSTM" else state
+        if self.track_hidden_grads:
+            h.retain_grad()
+            tracked.append(h)
+        return h
 
     def _check_input(self, input: Tensor) -> None:
         if input.ndim not in (2, 3):
@@ -323,9 +229,10 @@ class _Layer(_Recurrent):
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
 
     def _initial_states(self, hx, batched: bool, batch: int) -> list:
-        """The initial state of each layer, checked against PyTorch's expected shapes."""
+        """The initial state of each layer and direction, checked against PyTorch's shapes."""
+        count = self.num_layers * self.directions
         if hx is None:
-            return [None] * self.num_layers
+            return [None] * count
         if self.mode == "LSTM":
             if isinstance(hx, Tensor) or len(hx) != 2:
                 if isinstance(hx, Tensor):
@@ -350,12 +257,12 @@ class _Layer(_Recurrent):
                 )
         if not batched:
             parts = tuple(p.unsqueeze(1) for p in parts)
-        expected = (self.num_layers, batch, self.hidden_size)
+        sizes = [self.proj_size or self.hidden_size, self.hidden_size]
         for k, part in enumerate(parts):
             name = "hidden" if self.mode != "LSTM" else f"hidden[{k}]"
-            self._check_state(part, expected, name)
-        layers = [tuple(p[k] for p in parts) for k in range(self.num_layers)]
-        return layers if self.mode == "LSTM" else [layer[0] for layer in layers]
+            self._check_state(part, (count, batch, sizes[k]), name)
+        states = [tuple(p[i] for p in parts) for i in range(count)]
+        return states if self.mode == "LSTM" else [s[0] for s in states]
 
     def _final_states(self, finals: list, batched: bool):
         def gather(parts):
@@ -367,29 +274,58 @@ class _Layer(_Recurrent):
         return gather(finals)
 
     def hidden_grad_norms(self) -> np.ndarray:
-        """(num_layers, T) L2 norms of dL/dh_t after backward (needs track_hidden_grads)."""
+        """(layers * directions, T) L2 norms of dL/dh_t after backward (needs
+        track_hidden_grads), the reverse direction's in time order too."""
         if not self.hidden_states or not any(self.hidden_states):
             raise RuntimeError("set track_hidden_grads = True before the forward pass")
         return np.array(
             [
-                [0.0 if h.grad is None else float(np.linalg.norm(h.grad.numpy())) for h in layer]
+                [
+                    0.0 if h.grad is None else float(np.linalg.norm(h.grad.detach().cpu().numpy()))
+                    for h in layer
+                ]
                 for layer in self.hidden_states
             ]
         )
 
     def extra_repr(self) -> str:
         parts = [f"{self.input_size}, {self.hidden_size}"]
+        if self.proj_size:
+            parts.append(f"proj_size={self.proj_size}")
         if self.num_layers != 1:
             parts.append(f"num_layers={self.num_layers}")
         if self.mode == "RNN_RELU":
             parts.append("nonlinearity='relu'")
+        if not self.bias:
+            parts.append("bias=False")
         if self.batch_first:
             parts.append("batch_first=True")
         if self.dropout:
             parts.append(f"dropout={self.dropout}")
+        if self.bidirectional:
+            parts.append("bidirectional=True")
         if self.truncate_bptt:
             parts.append(f"truncate_bptt={self.truncate_bptt}")
         return ", ".join(parts)
+
+
+def _packed_steps(batch_sizes) -> list[tuple[int, int]]:
+    """(start row, rows) of each time step of a PackedSequence's data."""
+    sizes = [
+        int(s)
+        for s in np.asarray(batch_sizes.array if hasattr(batch_sizes, "array") else batch_sizes)
+    ]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()
+    return list(zip(starts, sizes))
+
+
+def _permuted(state, indices, dim: int = 0):
+    """A state (or LSTM pair) with its batch dim reordered by `indices` (None: as it is)."""
+    if state is None or indices is None:
+        return state
+    if isinstance(state, tuple):
+        return tuple(_permuted(s, indices, dim) for s in state)
+    return state.index_select(dim, indices)
 
 
 def _check_layer_arguments(input_size, hidden_size, num_layers, dropout, nonlinearity, kind):
@@ -424,6 +360,15 @@ def _check_layer_arguments(input_size, hidden_size, num_layers, dropout, nonline
         raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
 
 
+def _check_projection(proj_size, hidden_size: int, kind: str) -> None:
+    if proj_size and kind != "LSTM":
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+    if not isinstance(proj_size, int) or proj_size < 0:
+        raise ValueError("proj_size should be a positive integer or zero to disable projections")
+    if proj_size >= hidden_size:
+        raise ValueError("proj_size has to be smaller than hidden_size")
+
+
 class RNN(_Layer):
     """A stack of tanh (or relu) RNN layers unrolled over time, as torch.nn.RNN."""
 
@@ -433,16 +378,34 @@ class RNN(_Layer):
         hidden_size: int,
         num_layers: int = 1,
         nonlinearity: str = "tanh",
-        *args,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
         **kwargs,
     ):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         super().__init__(
-            input_size, hidden_size, num_layers, *args, nonlinearity=nonlinearity, **kwargs
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+            nonlinearity=nonlinearity,
+            **kwargs,
         )
 
 
 class LSTM(_Layer):
-    """A stack of LSTM layers unrolled over time, as torch.nn.LSTM."""
+    """A stack of LSTM layers unrolled over time, as torch.nn.LSTM (proj_size included)."""
 
     kind, gates = "LSTM", 4
 
@@ -451,3 +414,32 @@ class GRU(_Layer):
     """A stack of GRU layers unrolled over time, as torch.nn.GRU."""
 
     kind, gates = "GRU", 3
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+        **kwargs,
+    ):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            0,
+            device,
+            dtype,
+            **kwargs,
+        )

@@ -1,14 +1,14 @@
-"""Gradient clipping and the helpers of truncated BPTT."""
+"""Gradient clipping, the helpers of truncated BPTT, and (in .rnn) variable-length batches."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 
-from ..backend import get_array_module
-from ..creation import tensor
-from ..dispatch import bump_version
-from ..tensor import Tensor
+from ...backend import get_array_module
+from ...creation import tensor
+from ...dispatch import bump_version
+from ...tensor import Tensor
 
 
 def _with_grads(parameters) -> list[Tensor]:
@@ -77,3 +77,6 @@ def detach_state(state):
     if isinstance(state, tuple):
         return tuple(s.detach() for s in state)
     return state.detach()
+
+
+from . import rnn as rnn  # noqa: E402 - torch.nn.utils.rnn, after what it imports
