@@ -30,7 +30,7 @@ def build_parser() -> Parser:
     run.add_argument("--bptt", type=positive(int), default=100, help="characters per chunk")
     run.add_argument("--batch-size", type=positive(int), default=32, help="parallel streams")
     run.add_argument("--epochs", type=positive(int), default=1, help="passes over the text")
-    run.add_argument("--lr", type=positive(float), default=2e-3, help="Adam's learning rate")
+    run.add_argument("--lr", type=positive(float), default=4e-3, help="Adam's learning rate")
     run.add_argument("--clip", type=positive(float), default=5.0, help="gradient norm limit")
     run.add_argument("--seed", type=int, default=42, help="initial weights and samples")
     run.add_argument(

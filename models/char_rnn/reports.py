@@ -11,14 +11,15 @@ from tinygrad_rnn.checkpoint import atomic_write
 
 from ..common.plots import plt, save_figure
 
-COLUMNS = ("epoch", "step", "train_bpc", "valid_bpc", "seconds")
+COLUMNS = ("epoch", "step", "train_bpc", "valid_bpc", "seconds", "cpu_seconds")
 GRAPH_STEPS = 8  # the unrolled graph shows the first steps of a chunk
 
 
 def report_line(row: dict) -> str:
     return (
         f"epoch {row['epoch']}  step {row['step']}  train {row['train_bpc']:.3f} bits/char  "
-        f"validation {row['valid_bpc']:.3f} bits/char  ({row['seconds']:.0f} s)"
+        f"validation {row['valid_bpc']:.3f} bits/char  ({row['seconds']:.0f} s, "
+        f"{row['cpu_seconds']:.0f} s CPU)"
     )
 
 

@@ -40,7 +40,7 @@ class Config:
     bptt: int = 100
     batch_size: int = 32
     epochs: int = 1
-    lr: float = 2e-3
+    lr: float = 4e-3
     clip: float = 5.0
     seed: int = 42
     limit: int | None = None
@@ -159,12 +159,12 @@ def train(config: Config, on_step: Callable[[int, int], None] | None = None) -> 
     train_text, valid_text = split_text(load_text(config.text), config.limit, config.valid_fraction)
     vocabulary = Vocabulary(train_text + valid_text)
     train_streams = streams(vocabulary.encode(train_text), config.batch_size)
-    valid_streams = streams(vocabulary.encode(valid_text), min(config.batch_size, 8))
+    valid_streams = streams(vocabulary.encode(valid_text), config.batch_size)
     starts = chunk_starts(train_streams, config.bptt)
     model = build_model(config, len(vocabulary))
     optimizer = optim.Adam(model.parameters(), lr=config.lr)
     progress = {"epoch": 0, "chunk": 0, "step": 0, "state": None, "history": []}
-    progress.update(loss_sum=0.0, loss_count=0, seconds=0.0)
+    progress.update(loss_sum=0.0, loss_count=0, seconds=0.0, cpu_seconds=0.0)
     if config.resume:
         saved = runs.read_checkpoint(folder, device=config.device)
         runs.check_same_settings(saved, config, MUST_MATCH, folder)
@@ -172,10 +172,10 @@ def train(config: Config, on_step: Callable[[int, int], None] | None = None) -> 
         optimizer.load_state_dict(saved["optimizer"])
         progress = {k: saved[k] for k in progress}
         print(f"resuming {folder} at epoch {progress['epoch']}, chunk {progress['chunk']}")
-    clock = runs.Stopwatch(progress["seconds"])
+    clock = runs.Stopwatch(progress["seconds"], progress["cpu_seconds"])
 
     def save() -> str:
-        progress["seconds"] = clock.seconds()
+        progress.update(seconds=clock.seconds(), cpu_seconds=clock.cpu_seconds())
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), **progress}
         runs.save_checkpoint(folder, config, {**state, "vocabulary": vocabulary.characters})
         return f"{folder / CHECKPOINT} at epoch {progress['epoch']}, chunk {progress['chunk']}"
@@ -188,6 +188,7 @@ def train(config: Config, on_step: Callable[[int, int], None] | None = None) -> 
             "train_bpc": progress["loss_sum"] / max(progress["loss_count"], 1) * BITS_PER_NAT,
             "valid_bpc": bits_per_character(model, valid_streams, config.bptt, config.device),
             "seconds": clock.seconds(),
+            "cpu_seconds": clock.cpu_seconds(),
             "state_grad_norms": state_norms.tolist(),
             "output_grad_norms": output_norms.tolist(),
         }

@@ -129,10 +129,15 @@ def print_line(text: str) -> None:
 
 
 class Stopwatch:
-    """Seconds spent training, carried across an interruption and its resume."""
+    """Seconds spent training, wall clock and this process's CPU time, carried across an
+    interruption and its resume (on a shared machine the CPU time is the steadier one)."""
 
-    def __init__(self, already: float = 0.0):
+    def __init__(self, already: float = 0.0, already_cpu: float = 0.0):
         self.already, self.started = already, time.perf_counter()
+        self.already_cpu, self.started_cpu = already_cpu, time.process_time()
 
     def seconds(self) -> float:
         return self.already + time.perf_counter() - self.started
+
+    def cpu_seconds(self) -> float:
+        return self.already_cpu + time.process_time() - self.started_cpu
