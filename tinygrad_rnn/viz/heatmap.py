@@ -47,6 +47,7 @@ def gradient_heatmap(
     if window is not None:  # the outputs the cost reads
         for axis in axes:
             axis.axvspan(window[0] - 0.5, window[1] + 0.5, fill=False, edgecolor="red", lw=1.5)
-    figure.suptitle("BPTT: white cells received exactly zero gradient; red: the cost's window")
+    window_note = "; red box: the outputs the cost reads" if window is not None else ""
+    figure.suptitle(f"BPTT: white cells received exactly zero gradient{window_note}")
     figure.tight_layout()
     figure.savefig(os.fspath(path), format="png")
