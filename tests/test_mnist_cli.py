@@ -132,6 +132,9 @@ def test_evaluate_and_predict(tmp_path, capsys):
     [
         (["train", "--epochs", "0"], "argument --epochs: must be positive, got 0"),
         (["train", "--lr", "fast"], "argument --lr: expected a number, got 'fast'"),
+        (["train", "--lr", "nan"], "argument --lr: must be a finite number, got nan"),
+        (["train", "--lr", "inf"], "argument --lr: must be a finite number, got inf"),
+        (["train", "--lr=-1e400"], "argument --lr: must be a finite number, got -1e400"),
         (["train", "--model", "gru"], "argument --model: invalid choice: 'gru'"),
         (["fly"], "argument command: invalid choice: 'fly'"),
     ],
@@ -144,9 +147,68 @@ def test_bad_arguments_get_one_line(argv, message, capsys):
     assert error.count("\n") == 1 and message in error
 
 
+def one_error_line(capsys) -> str:
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1, error
+    return error
+
+
 def test_missing_checkpoint_is_one_line(tmp_path, capsys):
     assert cli.main(["evaluate", "--out", str(tmp_path / "none")]) == 1
-    assert capsys.readouterr().err.startswith("error: ")
+    assert "checkpoint.safetensors is missing" in one_error_line(capsys)
+    assert cli.main(["predict", "--out", str(tmp_path / "none"), "0"]) == 1
+    assert "train first" in one_error_line(capsys)
+
+
+def test_resume_without_a_run_and_out_naming_a_file_are_refused(tmp_path, capsys):
+    assert cli.main(train_args(tmp_path / "none", "--resume")) == 1
+    assert "nothing to resume" in one_error_line(capsys)
+    assert not (tmp_path / "none").exists()
+    (tmp_path / "file").write_text("not a folder")
+    assert cli.main(train_args(tmp_path / "file")) == 1
+    assert "is an existing file" in one_error_line(capsys)
+
+
+def test_checkpoints_without_a_config_are_one_line(tmp_path, capsys):
+    import tinygrad_rnn as tg
+
+    (tmp_path / "weights").mkdir()
+    tg.save({"model": {"w": tg.zeros(2)}}, tmp_path / "weights" / "checkpoint.safetensors")
+    assert cli.main(["evaluate", "--out", str(tmp_path / "weights")]) == 1
+    assert "holds no run config" in one_error_line(capsys)
+    (tmp_path / "garbage").mkdir()
+    (tmp_path / "garbage" / "checkpoint.safetensors").write_bytes(b"\x00" * 20)
+    assert cli.main(["evaluate", "--out", str(tmp_path / "garbage")]) == 1
+    assert "not a readable checkpoint" in one_error_line(capsys)
+    foreign = {"config": {"variant": "stacked"}, "model": {}}
+    tg.save(foreign, tmp_path / "weights" / "checkpoint.safetensors")
+    assert cli.main(["evaluate", "--out", str(tmp_path / "weights")]) == 1
+    assert "another command's run" in one_error_line(capsys)
+
+
+def test_predict_on_files_that_are_no_png_is_one_line(tmp_path, capsys):
+    folder = tmp_path / "run"
+    assert cli.main(train_args(folder, "--epochs", "1", "--limit", "100")) == 0
+    capsys.readouterr()
+    (tmp_path / "notes.png").write_text("not an image")
+    assert cli.main(["predict", "--out", str(folder), str(tmp_path / "notes.png")]) == 1
+    assert "is not a PNG image" in one_error_line(capsys)
+    assert cli.main(["predict", "--out", str(folder), str(tmp_path / "absent.png")]) == 1
+    assert "No such file" in one_error_line(capsys)
+    assert cli.main(["predict", "--out", str(folder), "300"]) == 1
+    assert "outside the test split" in one_error_line(capsys)
+
+
+def test_unexpected_errors_are_one_line_unless_debugging(tmp_path, capsys, monkeypatch):
+    def broken(config):
+        raise RuntimeError("a bug\nover two lines")
+
+    monkeypatch.setattr(cli, "train", broken)
+    assert cli.main(train_args(tmp_path / "run")) == 1
+    assert "unexpected RuntimeError: a bug over two lines" in one_error_line(capsys)
+    monkeypatch.setenv("TINYGRAD_RNN_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        cli.main(train_args(tmp_path / "run"))
 
 
 def test_cuda_without_a_gpu_is_one_line(capsys):

@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.checkpoint import CheckpointError
-from tinygrad_rnn.data import DatasetUnavailableError, IDXError, load_dataset, to_pixels
+from tinygrad_rnn.data import load_dataset, to_pixels
 
+from ..common.cli import Parser, add_device_option, positive, run_command
+from ..common.runs import check_run_folder
 from .networks import MODELS
-from .training import CHECKPOINT, Config, confusion_matrix, load_trained, predict_classes, train
-
-
-class Parser(argparse.ArgumentParser):
-    """Bad arguments end in one line on stderr, not a usage block; --help shows defaults."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-
-    parse.__name__ = kind.__name__
-    return parse
+from .training import Config, confusion_matrix, load_trained, predict_classes, train
 
 
 def build_parser() -> Parser:
@@ -75,9 +49,7 @@ def build_parser() -> Parser:
         commands.add_parser("evaluate", help="accuracy and confusion matrix"),
         commands.add_parser("predict", help="classify PNG files or dataset indices"),
     ):
-        command.add_argument(
-            "--device", choices=("cpu", "cuda"), default="cpu", help="where to run"
-        )
+        add_device_option(command)
         command.add_argument(
             "--dataset", choices=("mnist", "fashion-mnist"), default="mnist", help="which images"
         )
@@ -107,6 +79,7 @@ def run_folder(args) -> Path:
 
 
 def command_train(args) -> None:
+    check_run_folder(run_folder(args), args.resume)
     config = Config(
         model=args.model,
         epochs=args.epochs,
@@ -122,11 +95,6 @@ def command_train(args) -> None:
         jit=args.jit,
         distributed=args.distributed,
     )
-    if (Path(config.out) / CHECKPOINT).exists() and not args.resume:
-        raise ValueError(
-            f"{config.out} already holds a run: pass --resume to continue it, "
-            "or choose another --out"
-        )
     history = train(config)
     if history:
         print(
@@ -135,7 +103,7 @@ def command_train(args) -> None:
 
 
 def command_evaluate(args) -> None:
-    model, config = load_trained(run_folder(args) / CHECKPOINT, args.device)
+    model, config = load_trained(run_folder(args), args.device)
     images, labels = load_dataset(config.dataset, args.split)
     predictions = predict_classes(model, images, args.device)
     print(
@@ -151,8 +119,12 @@ def command_evaluate(args) -> None:
 
 def read_png(path: str, invert: bool) -> np.ndarray:
     import matplotlib.image
+    from PIL import UnidentifiedImageError
 
-    pixels = matplotlib.image.imread(path)
+    try:
+        pixels = matplotlib.image.imread(path)
+    except (UnidentifiedImageError, SyntaxError) as error:  # PIL's two ways to say "not an image"
+        raise ValueError(f"{path} is not a PNG image ({error})") from None
     if pixels.ndim == 3:  # RGB(A): average the colour channels
         pixels = pixels[..., :3].mean(axis=2)
     if pixels.shape != (28, 28):
@@ -164,7 +136,7 @@ def read_png(path: str, invert: bool) -> np.ndarray:
 
 
 def command_predict(args) -> None:
-    model, config = load_trained(run_folder(args) / CHECKPOINT, args.device)
+    model, config = load_trained(run_folder(args), args.device)
     test_images, test_labels = None, None
     images, names = [], []
     for item in args.items:
@@ -183,7 +155,7 @@ def command_predict(args) -> None:
     model.eval()
     with tg.no_grad():
         pixels = tg.as_tensor(to_pixels(np.stack(images)), device=args.device)
-        probabilities = tg.F.softmax(model(pixels), dim=1).cpu().numpy()
+        probabilities = tg.F.softmax(model(pixels), dim=1).detach().cpu().numpy()
     for name, p in zip(names, probabilities):
         print(f"{name}: {int(p.argmax())} ({p.max():.1%})")
 
@@ -193,21 +165,4 @@ COMMANDS = {"train": command_train, "evaluate": command_evaluate, "predict": com
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.device == "cuda" and not tg.cuda_is_available():
-        print(
-            "error: --device cuda needs CuPy and a CUDA GPU, and none is usable here",
-            file=sys.stderr,
-        )
-        return 1
-    try:
-        COMMANDS[args.command](args)
-    except (
-        DatasetUnavailableError,
-        CheckpointError,
-        IDXError,
-        FileNotFoundError,
-        ValueError,
-    ) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(COMMANDS[args.command], args)

@@ -7,30 +7,11 @@ LSTM the forget-gate bias of 1 that BasicLSTMCell adds.
 
 from __future__ import annotations
 
-import math
-
 from tinygrad_rnn import Tensor, cat, nn
-from tinygrad_rnn.random import numpy_generator
+
+from ..common.init import tensorflow_init
 
 INPUTS, CLASSES = 28, 10  # each image: 28 time steps of 28 pixels
-
-
-def tensorflow_init(rnn: nn.Module, dense: nn.Linear, generator) -> None:
-    """Glorot-uniform kernels over [x, h], zero biases, LSTM forget bias 1; dense likewise."""
-    rng = numpy_generator(generator)
-    for k in range(rnn.num_layers):
-        w_ih, w_hh = getattr(rnn, f"weight_ih_l{k}"), getattr(rnn, f"weight_hh_l{k}")
-        fan_in, fan_out = w_ih.shape[1] + w_hh.shape[1], w_ih.shape[0]
-        bound = math.sqrt(6.0 / (fan_in + fan_out))
-        nn.init.uniform_(w_ih, -bound, bound, rng)
-        nn.init.uniform_(w_hh, -bound, bound, rng)
-        for name in (f"bias_ih_l{k}", f"bias_hh_l{k}"):
-            nn.init.zeros_(getattr(rnn, name))
-        if isinstance(rnn, nn.LSTM):  # gates i, f, g, o: the forget slice starts at 1
-            size = rnn.hidden_size
-            getattr(rnn, f"bias_ih_l{k}").data[size : 2 * size] = 1.0
-    nn.init.xavier_uniform_(dense.weight, generator=rng)
-    nn.init.zeros_(dense.bias)
 
 
 class BasicRNN(nn.Module):

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import json
 from pathlib import Path
 
-import matplotlib
-
-from tinygrad_rnn.checkpoint import atomic_write
-
-matplotlib.use("Agg")  # files only: no display needed
-import matplotlib.pyplot as plt
+from ..common.plots import plt, save_figure
+from ..common.runs import write_metrics
 
 COLUMNS = (
     "epoch",
@@ -34,20 +27,9 @@ def book_line(row: dict) -> str:
 
 
 def write_all(folder: Path, config, history: list[dict]) -> None:
-    def write_csv(path):
-        with open(path, "w", newline="") as file:
-            writer = csv.DictWriter(file, COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(history)
-
-    def write_json(path):
-        payload = {"config": dataclasses.asdict(config), "history": history}
-        path.write_text(json.dumps(payload, indent=1) + "\n")
-
-    atomic_write(folder / "metrics.csv", write_csv)
-    atomic_write(folder / "metrics.json", write_json)
-    atomic_write(folder / "curves.png", lambda path: plot_curves(history, path))
-    atomic_write(folder / "grad_norms.png", lambda path: plot_gradient_norms(history, path))
+    write_metrics(folder, config, history, COLUMNS)
+    plot_curves(history, folder / "curves.png")
+    plot_gradient_norms(history, folder / "grad_norms.png")
 
 
 def plot_curves(history: list[dict], path: Path) -> None:
@@ -61,9 +43,7 @@ def plot_curves(history: list[dict], path: Path) -> None:
         )
     accuracy_axis.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     accuracy_axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, format="png")
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def plot_gradient_norms(history: list[dict], path: Path) -> None:
@@ -80,6 +60,4 @@ def plot_gradient_norms(history: list[dict], path: Path) -> None:
         title="gradient reaching each hidden state",
     )
     axis.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, format="png")
-    plt.close(figure)
+    save_figure(figure, path)

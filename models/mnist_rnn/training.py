@@ -8,26 +8,24 @@ the epoch, so the result equals an uninterrupted run.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import F, optim
 from tinygrad_rnn.data import load_dataset, to_pixels
 from tinygrad_rnn.distributed.launch import training_ranks
 
+from ..common import runs
+from ..common.runs import CHECKPOINT
 from . import reports
 from .networks import build_model
 
 VALIDATION = 5_000  # the book holds out the first 5,000 training images
-CHECKPOINT = "checkpoint.safetensors"
 EVAL_BATCH = 1_000
 
 
@@ -45,7 +43,7 @@ class Config:
     progress: bool = True
     resume: bool = False
     jit: bool = False
-    distributed: bool = False  # data parallel over the ranks mpiexec started
+    distributed: bool = False
 
 
 # Where a run stands: saved in every checkpoint, restored by a resume.
@@ -137,29 +135,13 @@ def make_step(model, optimizer):
 
 
 def save_checkpoint(folder: Path, config: Config, model, optimizer, progress: dict) -> None:
-    tg.save(
-        {
-            "config": dataclasses.asdict(config),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            **progress,
-        },
-        folder / CHECKPOINT,
-    )
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), **progress}
+    runs.save_checkpoint(folder, config, state)
 
 
 def load_checkpoint(folder: Path, config: Config, model, optimizer) -> dict:
-    state = tg.load(folder / CHECKPOINT, device=config.device)
-    saved = state["config"]
-    changed = [
-        f"{k} ({saved[k]} -> {getattr(config, k)})"
-        for k in MUST_MATCH
-        if saved[k] != getattr(config, k)
-    ]
-    if changed:
-        raise ValueError(
-            f"cannot resume {folder}: it was trained with other settings: " + ", ".join(changed)
-        )
+    state = runs.read_checkpoint(folder, device=config.device)
+    runs.check_same_settings(state, config, MUST_MATCH, folder)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     return {k: state[k] for k in PROGRESS}
@@ -182,27 +164,32 @@ def train(config: Config, on_batch: Callable[[int, int], None] | None = None) ->
     )
     progress = dict(PROGRESS)
     progress["history"] = []
-    if ranks.rank_zero_sees(folder / CHECKPOINT) and config.resume:
+    if config.resume:
         load = functools.partial(load_checkpoint, folder, config, model, optimizer)
         progress = ranks.from_rank_zero(load, model, optimizer)
         if ranks.writes:
             print(f"resuming {folder} at epoch {progress['epoch']}, batch {progress['batch']}")
     probe = (data.valid_images[: config.batch_size], data.valid_labels[: config.batch_size])
-    network = ranks.wrap(model)
-    step = make_step(network, optimizer)
+    step = make_step(ranks.wrap(model), optimizer)
     step = tg.jit(step) if config.jit else step
 
-    started = time.perf_counter()
-    try:
+    clock = runs.Stopwatch(progress["epoch_seconds"])
+
+    def save_interrupted() -> str:
+        progress["epoch_seconds"] = clock.seconds()
+        ranks.on_rank_zero(save_checkpoint, folder, config, model, optimizer, progress)
+        ranks.finish()
+        return f"{folder / CHECKPOINT} at epoch {progress['epoch']}, batch {progress['batch']}"
+
+    with runs.saved_on_interrupt(save_interrupted, quiet=not ranks.writes):
         while progress["epoch"] < config.epochs:
-            epoch, started = progress["epoch"], time.perf_counter()
-            bar = tqdm(
-                total=len(batches),
-                initial=progress["batch"],
-                desc=f"epoch {epoch}",
-                unit="batch",
-                leave=False,
-                disable=not (config.progress and ranks.writes) or None,
+            epoch, clock = progress["epoch"], runs.Stopwatch(progress["epoch_seconds"])
+            bar = runs.progress_bar(
+                len(batches),
+                progress["batch"],
+                f"epoch {epoch}",
+                config.progress and ranks.writes,
+                "batch",
             )
             for index, batch in enumerate(
                 batches.epoch(epoch, progress["batch"]), start=progress["batch"]
@@ -211,17 +198,15 @@ def train(config: Config, on_batch: Callable[[int, int], None] | None = None) ->
                 loss, batch_accuracy = ranks.batch_totals(loss, correct, batch)
                 progress["batch"], progress["loss_sum"] = index + 1, progress["loss_sum"] + loss
                 progress["last_batch_accuracy"] = batch_accuracy
-                seconds = progress["epoch_seconds"] + time.perf_counter() - started
                 bar.set_postfix(
                     loss=f"{progress['loss_sum'] / progress['batch']:.4f}",
-                    img_per_s=f"{progress['batch'] * config.batch_size / seconds:.0f}",
+                    img_per_s=f"{progress['batch'] * config.batch_size / clock.seconds():.0f}",
                 )
                 bar.update()
                 if on_batch is not None:
                     on_batch(epoch, index)
                 ranks.stop_if_interrupted()
             bar.close()
-            seconds = progress["epoch_seconds"] + time.perf_counter() - started
             row = {
                 "epoch": epoch,
                 "train_loss": progress["loss_sum"] / max(progress["batch"], 1),
@@ -230,33 +215,23 @@ def train(config: Config, on_batch: Callable[[int, int], None] | None = None) ->
                     model, data.valid_images, data.valid_labels, config.device
                 ),
                 "test_accuracy": accuracy(model, data.test_images, data.test_labels, config.device),
-                "seconds": seconds,
+                "seconds": clock.seconds(),
                 "grad_norms": gradient_norms_over_time(model, *probe, config.device).tolist(),
             }
             progress["history"].append(row)
             if ranks.writes:
-                tqdm.write(reports.book_line(row))
+                runs.print_line(reports.book_line(row))
             progress.update(epoch=epoch + 1, batch=0, epoch_seconds=0.0, loss_sum=0.0)
             ranks.on_rank_zero(save_checkpoint, folder, config, model, optimizer, progress)
             ranks.on_rank_zero(reports.write_all, folder, config, progress["history"])
-    except KeyboardInterrupt:
-        progress["epoch_seconds"] += time.perf_counter() - started
-        ranks.on_rank_zero(save_checkpoint, folder, config, model, optimizer, progress)
-        if ranks.writes:
-            print(
-                f"\ninterrupted: saved {folder / CHECKPOINT} at epoch {progress['epoch']}, "
-                f"batch {progress['batch']}; continue with the same command and --resume"
-            )
-        ranks.finish()
-        raise SystemExit(130) from None
     ranks.finish()
     return progress["history"] if ranks.writes else []
 
 
 def load_trained(checkpoint: Path, device: str = "cpu"):
-    """The model saved in a checkpoint, and the config it was trained with."""
-    state = tg.load(checkpoint, device=device)
-    config = Config(**{**state["config"], "device": device})
+    """The model saved in a checkpoint (or a run folder), and the config it was trained with."""
+    state = runs.read_checkpoint(checkpoint, device=device)
+    config = runs.config_from(state, Config, device=device)
     model = build_model(config.model, config.seed, device)
     model.load_state_dict(state["model"])
     return model, config

@@ -161,8 +161,9 @@ class Ranks(SingleProcess):
             try:
                 progress = load()
                 message = [(None, progress, model.state_dict(), optimizer.state_dict())]
-            except tuple(_SHARED_ERRORS.values()) as error:
-                message = [(type(error).__name__, str(error), None, None)]
+            except tuple(_SHARED_ERRORS.values()) as error:  # also their subclasses
+                kind = next(n for n, cls in _SHARED_ERRORS.items() if isinstance(error, cls))
+                message = [(kind, str(error), None, None)]
         pg.broadcast_object_list(message, src=0)
         error, progress, model_state, optimizer_state = message[0]
         if error is not None:  # every rank stops here with the same error: none is left waiting
