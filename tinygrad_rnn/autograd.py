@@ -31,7 +31,7 @@ class Function:
 
     released = False
     retains = None  # a weak reference to the output tensor once it calls retain_grad()
-    hooks = None  # functions the gradient arriving here passes through (register_hook)
+    hooks = None  # functions the gradient arriving here passes through (register_hook), by key
     versions = ()
     differentiable = True  # False: the output never requires grad (comparisons, argmax)
     pure = True  # False: forward has an effect (a check that raises), so jit never drops it
@@ -267,7 +267,7 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             grad, owned[i] = grad.evaluate(), True
         grads[i], node = None, order[i]
         if node.hooks:
-            for hook in node.hooks:
+            for hook in tuple(node.hooks.values()):
                 grad, owned[i] = hook(grad, owned[i])
         if node.retains is not None and (retained := node.retains()) is not None:
             retained._deposit_grad(grad, False)

@@ -1,4 +1,5 @@
-"""Tensor hooks: PyTorch's post-accumulate-grad hooks and the handles that remove them.
+"""Tensor hooks: the tables that hold them, the handles that remove them, and PyTorch's
+post-accumulate-grad hooks.
 
 A post-accumulate-grad hook runs once per leaf per backward, as soon as that leaf's `.grad`
 is final (after the sum over every use, so over every time step of an unrolled RNN). Data
@@ -39,19 +40,25 @@ class RemovableHandle:
         self.remove()
 
 
-class _HookTable(dict):
-    """One tensor's hooks (a dict subclass, so a handle can hold it weakly)."""
+class HookTable(dict):
+    """One tensor's hooks of one kind, in the order they were added (a dict subclass, so a
+    handle can hold it weakly)."""
+
+
+def add(table: HookTable, hook: Callable) -> RemovableHandle:
+    """Put `hook` last in `table`; the handle's remove() takes it out again."""
+    key = next(_next_key)
+    table[key] = hook
+    return RemovableHandle(table, key)
 
 
 def register_post_accumulate_grad_hook(tensor, hook: Callable) -> RemovableHandle:
     """Call `hook(tensor)` after each backward that leaves `tensor.grad` final."""
     table = _post_accumulate_grad_hooks.get(id(tensor))
     if table is None:
-        table = _post_accumulate_grad_hooks[id(tensor)] = _HookTable()
+        table = _post_accumulate_grad_hooks[id(tensor)] = HookTable()
         weakref.finalize(tensor, _post_accumulate_grad_hooks.pop, id(tensor), None)
-    key = next(_next_key)
-    table[key] = hook
-    return RemovableHandle(table, key)
+    return add(table, hook)
 
 
 def run_post_accumulate_grad_hooks(tensor) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import autograd, dispatch, hooks, ops
 from .autograd import AccumulateGrad, refuse_in_capture
-from .backend import check_device, device_of, to_device, xp_for
+from .backend import check_device, to_device, xp_for
 from .dtypes import DTYPES, check_dtype, get_default_dtype, is_floating
 from .tensor_inplace import InplaceMethods
 from .tensor_math import MathMethods
@@ -455,7 +455,7 @@ class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._hooks is None:
-            self._hooks = []
+            self._hooks = hooks.HookTable()
         device = self.device
 
         def on_array(grad, owned):
@@ -464,10 +464,9 @@ class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
                 return grad, owned
             return (result.array if isinstance(result, Tensor) else result), False
 
-        self._hooks.append(on_array)
         if self._node is not None:
             self._node.hooks = self._hooks
-        return _RemovableHandle(self._hooks, on_array)
+        return hooks.add(self._hooks, on_array)
 
     def detach(self) -> Tensor:
         """The same values without history (sharing memory and version counter)."""
@@ -542,15 +541,3 @@ def _to_arguments(args, kwargs) -> tuple:
     device = None if device is None else check_device(device)
     dtype = None if dtype is None else check_dtype(dtype)
     return device, dtype, copy_
-
-
-class _RemovableHandle:
-    def __init__(self, hooks: list, hook):
-        self.hooks, self.hook = hooks, hook
-
-    def remove(self) -> None:
-        if self.hook in self.hooks:
-            self.hooks.remove(self.hook)
-
-
-__all__ = ["Size", "Tensor", "device_of"]
