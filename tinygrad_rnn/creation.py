@@ -14,34 +14,13 @@ import numpy as np
 
 from .autograd import refuse_in_capture
 from .backend import check_device, device_of, to_device, xp_for
-from .dtypes import check_dtype, data_dtype, get_default_dtype, is_floating, scalar_dtype
+from .dispatch import array_of, host_array, leaf
+from .dtypes import check_dtype, get_default_dtype, is_floating, scalar_dtype
 from .random import Generator, numpy_generator
 from .tensor import Tensor
 from .tensor_shape import _shape_args
 
 __all__ = ["Generator"]
-
-
-def _leaf(array, device: str, requires_grad: bool) -> Tensor:
-    if requires_grad and not is_floating(array.dtype):
-        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
-    out = Tensor._make(array, device, False, None)
-    out.requires_grad = bool(requires_grad)
-    return out
-
-
-def _host_array(data):
-    """`data` as a NumPy or CuPy array (PyTorch tensors through DLPack or __array__)."""
-    if hasattr(data, "__array_interface__") or hasattr(data, "__cuda_array_interface__"):
-        return data
-    if isinstance(data, Tensor):
-        return data.array
-    if hasattr(data, "__dlpack__") and hasattr(data, "detach"):  # a PyTorch tensor
-        data = data.detach()
-        return np.asarray(data.cpu()) if hasattr(data, "cpu") else np.from_dlpack(data)
-    if data is None:
-        raise RuntimeError("Could not infer dtype of NoneType")
-    return None
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -54,24 +33,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
             stacklevel=2,
         )
         refuse_in_capture("tensor(tensor) (it takes the value; use tensor.detach())")
-    array = _host_array(data)
-    if array is None:  # Python numbers and (nested) lists
-        array = np.asarray(data)
-        first = _first_item(data)
-        if dtype is None and isinstance(first, np.generic):
-            dtype = check_dtype(array.dtype)  # NumPy scalars keep their dtype, as in PyTorch
-        dtype = data_dtype(array, dtype)
-    else:
-        dtype = check_dtype(array.dtype if dtype is None else dtype)
+    array = array_of(data, dtype)
     device = check_device(device if device is not None else _device_of_data(data))
-    return _leaf(to_device(array, device).astype(dtype, copy=True), device, requires_grad)
-
-
-def _first_item(data):
-    """The first number in nested lists (None if there is none)."""
-    while isinstance(data, (list, tuple)) and data:
-        data = data[0]
-    return None if isinstance(data, (list, tuple)) else data
+    return leaf(to_device(array, device).astype(array.dtype, copy=True), device, requires_grad)
 
 
 def _device_of_data(data):
@@ -84,13 +48,13 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     """`data` as a tensor, sharing memory when its dtype and device already fit."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
-    array = _host_array(data)
+    array = host_array(data)
     if array is None:
         return tensor(data, dtype, device)
     device = check_device(device if device is not None else device_of(array))
     dtype = check_dtype(array.dtype if dtype is None else dtype)
     array = to_device(array, device)
-    return _leaf(array if array.dtype == dtype else array.astype(dtype), device, False)
+    return leaf(array if array.dtype == dtype else array.astype(dtype), device, False)
 
 
 asarray = as_tensor
@@ -101,7 +65,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     check_dtype(array.dtype)
-    return _leaf(array, "cpu", False)
+    return leaf(array, "cpu", False)
 
 
 # ---------------------------------------------------------------- constants
@@ -114,7 +78,7 @@ def _filled(fill, shape: tuple, dtype, device, requires_grad) -> Tensor:
         )
     device = check_device(device)
     dtype = get_default_dtype() if dtype is None else check_dtype(dtype)
-    return _leaf(xp_for(device).full(shape, fill, dtype=dtype), device, requires_grad)
+    return leaf(xp_for(device).full(shape, fill, dtype=dtype), device, requires_grad)
 
 
 def _size(sizes: tuple, size) -> tuple:
@@ -177,7 +141,7 @@ def full_like(input, fill_value, dtype=None, device=None, requires_grad=False) -
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=False) -> Tensor:
     device = check_device(device)
     dtype = get_default_dtype() if dtype is None else check_dtype(dtype)
-    return _leaf(xp_for(device).eye(n, m, dtype=dtype), device, requires_grad)
+    return leaf(xp_for(device).eye(n, m, dtype=dtype), device, requires_grad)
 
 
 def _number(x):
@@ -201,14 +165,14 @@ def arange(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
     length = math.ceil((end - start) / step)
     values = np.arange(length, dtype=np.int64 if integral else np.float64) * step + start
     device = check_device(device)
-    return _leaf(to_device(values.astype(check_dtype(dtype)), device), device, requires_grad)
+    return leaf(to_device(values.astype(check_dtype(dtype)), device), device, requires_grad)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     dtype = get_default_dtype() if dtype is None else check_dtype(dtype)
     values = np.linspace(_number(start), _number(end), steps).astype(dtype)
     device = check_device(device)
-    return _leaf(to_device(values, device), device, requires_grad)
+    return leaf(to_device(values, device), device, requires_grad)
 
 
 # ---------------------------------------------------------------- random draws
@@ -224,7 +188,7 @@ def _random(sample, size, generator, dtype, device, requires_grad) -> Tensor:
     dtype = get_default_dtype() if dtype is None else check_dtype(dtype)
     values = np.asarray(sample(numpy_generator(generator), shape)).astype(dtype)
     device = check_device(device)
-    return _leaf(to_device(values, device), device, requires_grad)
+    return leaf(to_device(values, device), device, requires_grad)
 
 
 def _float_only(dtype, name: str) -> None:

@@ -17,7 +17,8 @@ import numpy as np
 
 from . import ops
 from .autograd import Capture, JitError
-from .dtypes import can_cast, get_default_dtype, is_floating, result_type
+from .backend import check_device, device_of, to_device
+from .dtypes import can_cast, check_dtype, data_dtype, get_default_dtype, is_floating, result_type
 from .grad_mode import GradMode
 
 TENSOR = None  # the Tensor class, set by tensor.py
@@ -117,6 +118,70 @@ def _link_view(fn_cls, source, source_array, data, kwargs, out) -> None:
         out._view_of = (source, fn_cls, kwargs)
 
 
+# ---------------------------------------------------------------- data into tensors
+
+
+def leaf(array, device=None, requires_grad: bool = False):
+    """A leaf tensor over `array` itself (no copy), on the array's device unless told."""
+    if requires_grad and not is_floating(array.dtype):
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+    tensor = TENSOR._make(array, device_of(array) if device is None else device, False, None)
+    tensor.requires_grad = bool(requires_grad)
+    return tensor
+
+
+def host_array(data):
+    """`data` as a NumPy or CuPy array if it is one or holds one (our tensors, PyTorch's
+    through DLPack or __array__), else None (Python data)."""
+    if hasattr(data, "__array_interface__") or hasattr(data, "__cuda_array_interface__"):
+        return data
+    if type(data) in TENSOR_TYPES:
+        return data.array
+    if hasattr(data, "__dlpack__") and hasattr(data, "detach"):  # a PyTorch tensor
+        data = data.detach()
+        return np.asarray(data.cpu()) if hasattr(data, "cpu") else np.from_dlpack(data)
+    if data is None:
+        raise RuntimeError("Could not infer dtype of NoneType")
+    return None
+
+
+def array_of(data, dtype=None):
+    """An array of `data` in the dtype torch.tensor would give it (Python floats in the
+    default float dtype, ints in int64, NumPy scalars and arrays in their own), or `dtype`.
+    Arrays are not copied when their dtype already fits."""
+    array = host_array(data)
+    if array is not None:
+        dtype = check_dtype(array.dtype if dtype is None else dtype)
+        return array if array.dtype == dtype else array.astype(dtype)
+    array = np.asarray(data)
+    if array.dtype == object:
+        raise TypeError(f"could not make a tensor from {type(data).__name__} data")
+    first = data
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if dtype is None and isinstance(first, np.generic):
+        dtype = array.dtype  # NumPy scalars keep their dtype, as in PyTorch
+    return array.astype(data_dtype(array, dtype), copy=False)
+
+
+def to_tensor(data, device=None, dtype=None):
+    """`data` as a tensor on `device` (None: where its array lives, else the default device),
+    sharing memory when nothing has to change."""
+    if type(data) in TENSOR_TYPES:
+        device = data.device if device is None else check_device(device)
+        array = array_of(data, dtype)
+        return (
+            data
+            if array is data.array and device == data.device
+            else leaf(to_device(array, device), device)
+        )
+    array = array_of(data, dtype)
+    if device is None and not isinstance(array, np.ndarray):
+        device = device_of(array)
+    device = check_device(device)
+    return leaf(to_device(array, device), device)
+
+
 # ---------------------------------------------------------------- binary ops and promotion
 
 
@@ -128,13 +193,9 @@ def operand(x, like):
     if isinstance(x, np.generic):
         return x.item()
     if isinstance(x, (list, tuple)) or hasattr(x, "__array_interface__"):
-        from .creation import tensor
-
-        return tensor(x, device=None if like is None else like.device)
+        return to_tensor(np.array(array_of(x)), None if like is None else like.device)
     if hasattr(x, "__cuda_array_interface__") or hasattr(x, "__dlpack__"):
-        from .creation import as_tensor
-
-        return as_tensor(x)
+        return to_tensor(x)
     raise TypeError(f"unsupported operand type: {type(x).__name__}")
 
 

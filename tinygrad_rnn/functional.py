@@ -15,6 +15,7 @@ from .dispatch import apply, cast, operand
 from .dtypes import INT64
 from .random import numpy_generator
 from .tensor import Tensor
+from .tensor_shape import where
 
 # ---------------------------------------------------------------- activations
 
@@ -47,8 +48,6 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 
 def _where(condition, a, b):
-    from .tensor_shape import where
-
     return where(condition, a, b)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 from .dispatch import operand
+from .tensor import Tensor
 
 _METHODS = [
     "abs",
@@ -152,8 +153,6 @@ def minimum(input, other):
 
 
 def is_tensor(obj) -> bool:
-    from .tensor import Tensor
-
     return isinstance(obj, Tensor)
 
 

@@ -14,6 +14,8 @@ import secrets
 
 import numpy as np
 
+from . import dispatch
+
 DEFAULT_SEED = 67280421310721  # PyTorch's default CPU seed
 _SEED_MASK = (1 << 64) - 1
 
@@ -43,10 +45,8 @@ class Generator:
 
     def get_state(self):
         """The state as a uint8 tensor (to restore with set_state)."""
-        from .creation import tensor
-
         text = json.dumps(self.numpy.bit_generator.state)
-        return tensor(np.frombuffer(text.encode(), dtype=np.uint8).copy())
+        return dispatch.leaf(np.frombuffer(text.encode(), dtype=np.uint8).copy())
 
     def set_state(self, state) -> Generator:
         array = state.array if hasattr(state, "array") else np.asarray(state)

@@ -66,9 +66,7 @@ class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
         if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
             array = xp_for(device).zeros(tuple(int(a) for a in args), dtype=get_default_dtype())
         elif len(args) == 1:
-            from .creation import tensor
-
-            array = to_device(tensor(args[0], dtype=get_default_dtype()).array, device)
+            array = to_device(dispatch.array_of(args[0], get_default_dtype()), device).copy()
         elif not args:
             array = xp_for(device).zeros((0,), dtype=get_default_dtype())
         else:
@@ -158,9 +156,7 @@ class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
 
     @data.setter
     def data(self, value) -> None:
-        from .creation import as_tensor
-
-        value = value if isinstance(value, Tensor) else as_tensor(value)
+        value = dispatch.to_tensor(value)
         self.array, self.device = value.array, value.device
 
     @property
@@ -358,21 +354,18 @@ class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
         return self if self.array.flags.c_contiguous else self.clone()
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> Tensor:
-        from .creation import tensor
-
+        """A copy of `data`, with this tensor's dtype (unless data has one) and device."""
         dtype = self.dtype if dtype is None and not hasattr(data, "dtype") else dtype
-        return tensor(data, dtype=dtype, device=device or self.device, requires_grad=requires_grad)
+        device = check_device(device or self.device)
+        array = to_device(dispatch.array_of(data, dtype), device).copy()
+        return dispatch.leaf(array, device, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-        from .creation import full
-
-        return full(
-            size,
-            fill_value,
-            dtype=self.dtype if dtype is None else dtype,
-            device=device or self.device,
-            requires_grad=requires_grad,
-        )
+        """A tensor of `size` filled with `fill_value`, with this tensor's dtype and device."""
+        device = check_device(device or self.device)
+        dtype = self.dtype if dtype is None else check_dtype(dtype)
+        array = xp_for(device).full(_sizes((size,)), fill_value, dtype=dtype)
+        return dispatch.leaf(array, device, requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
         return self.new_full(_sizes(size), 0, dtype, device, requires_grad)

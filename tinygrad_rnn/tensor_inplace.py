@@ -15,6 +15,7 @@ import numpy as np
 from . import ops
 from .dispatch import apply_inplace, broadcast_error, cast, operand
 from .dtypes import get_default_dtype, is_floating
+from .random import numpy_generator
 
 
 def _in_dtype(value, dtype):
@@ -160,8 +161,6 @@ class InplaceMethods:
         return self
 
     def _fill_random(self, sample, generator):
-        from .random import numpy_generator
-
         values = sample(numpy_generator(generator), self.shape)
         self[...] = values.astype(self.dtype) if hasattr(values, "astype") else values
         return self

@@ -8,8 +8,19 @@ float dtype, as PyTorch does.
 from __future__ import annotations
 
 from . import ops
-from .dispatch import TENSOR_TYPES, apply, binary, cast, foreign, operand, promote, true_divide
+from .dispatch import (
+    TENSOR_TYPES,
+    apply,
+    binary,
+    cast,
+    foreign,
+    operand,
+    promote,
+    to_tensor,
+    true_divide,
+)
 from .dtypes import get_default_dtype, is_floating, result_type
+from .tensor_shape import where
 
 
 def _floating(x):
@@ -350,8 +361,6 @@ class MathMethods:
 
     def where(self, condition, other):
         """self where `condition` holds, else `other`."""
-        from .tensor_shape import where
-
         return where(condition, self, other)
 
     def masked_fill(self, mask, value):
@@ -448,9 +457,7 @@ def _refuse_bool(x, error: Exception) -> None:
 
 def _tensors(a, b, like):
     """Operands for an op that takes arrays: numbers made into 0-d tensors on like's device."""
-    from .creation import tensor
-
-    return [x if hasattr(x, "shape") else tensor(x, device=like.device) for x in (a, b)]
+    return [x if hasattr(x, "shape") else to_tensor(x, like.device) for x in (a, b)]
 
 
 def _matmul(a, b):

@@ -13,8 +13,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import indexing, ops
-from .dispatch import TENSOR_TYPES, apply, apply_inplace, broadcast_error, cast, operand, promote
+from . import dispatch, indexing, ops
+from .dispatch import (
+    TENSOR_TYPES,
+    apply,
+    apply_inplace,
+    broadcast_error,
+    cast,
+    leaf,
+    operand,
+    promote,
+    to_tensor,
+)
 from .dtypes import result_type
 
 
@@ -338,10 +348,8 @@ class ShapeMethods:
 
     def nonzero(self, *, as_tuple: bool = False):
         """The indices of the nonzero elements: (n, ndim) int64, or one 1-D tensor per dim."""
-        from .creation import as_tensor
-
         found = self.array.nonzero()
-        columns = [as_tensor(c.astype(np.int64), device=self.device) for c in found]
+        columns = [leaf(c.astype(np.int64), self.device) for c in found]
         if as_tuple:
             return tuple(columns)
         return stack(columns, 1) if columns else _tensor_class()(0, 0).long()
@@ -381,20 +389,16 @@ class ShapeMethods:
 
 
 def _tensor_class():
-    from .tensor import Tensor
-
-    return Tensor
+    return dispatch.TENSOR
 
 
 def _template(rest: tuple, like) -> tuple[tuple, list]:
     """The index with its arrays replaced by IndexInput places, and those arrays as tensors on
     like's device (so they are inputs of the op, not constants)."""
-    from .creation import as_tensor
-
     template, arrays = [], []
     for item in rest:
         if isinstance(item, np.ndarray) or type(item) in TENSOR_TYPES:
-            tensor = item if type(item) in TENSOR_TYPES else as_tensor(item, device=like.device)
+            tensor = item if type(item) in TENSOR_TYPES else to_tensor(item, like.device)
             if tensor.device != like.device:
                 raise RuntimeError(
                     f"indices should be either on cpu or on the same device as the indexed "

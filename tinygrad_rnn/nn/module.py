@@ -10,8 +10,8 @@ import numpy as np
 
 from ..autograd import replayable
 from ..backend import check_device, to_device, xp_for
-from ..creation import _host_array, as_tensor
-from ..dispatch import bump_version
+from ..creation import as_tensor
+from ..dispatch import bump_version, host_array
 from ..dtypes import check_dtype, get_default_dtype, is_floating
 from ..grad_mode import no_grad
 from ..tensor import Tensor
@@ -369,7 +369,7 @@ def _array_of(value):
     """A state-dict value as an array: our tensors, PyTorch's (DLPack/__array__), arrays."""
     if isinstance(value, Tensor):
         return value.array
-    array = _host_array(value)
+    array = host_array(value)
     if array is None:
         array = np.asarray(value)
     return array

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from .. import functional as F
+from ..creation import zeros
 from ..random import Generator, numpy_generator
 from ..tensor import Tensor
 from ..tensor_shape import cat, stack
@@ -193,8 +194,6 @@ class _Layer(_Recurrent):
         return cat(outputs), state
 
     def _zero_state(self, projected: Tensor, batch: int, w_hh_t: Tensor):
-        from ..creation import zeros
-
         h = zeros(batch, w_hh_t.shape[0], dtype=projected.dtype, device=projected.device)
         if self.mode != "LSTM":
             return h
