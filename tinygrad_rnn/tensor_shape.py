@@ -38,6 +38,16 @@ def _shape_args(shape) -> tuple:
     return tuple(int(s) for s in shape)
 
 
+def _keyword_shape(positional: tuple, keyword: dict, name: str) -> tuple:
+    """A shape given positionally (f(2, 3), f((2, 3))) or by PyTorch's keyword (f(dims=...))."""
+    if keyword:
+        if positional or set(keyword) != {name}:
+            raise TypeError(f"expected the {name} positionally or as {name}=, got {keyword}")
+        value = keyword[name]
+        return (value,) if isinstance(value, int) else (tuple(value),)
+    return positional
+
+
 class ShapeMethods:
     __slots__ = ()
 
@@ -46,12 +56,14 @@ class ShapeMethods:
 
     # ------------------------------------------------------------ views
 
-    def reshape(self, *shape):
+    def reshape(self, *shape, **keyword):
         """The same values in a new shape (one size may be -1); a view when memory allows."""
+        shape = _keyword_shape(shape, keyword, "shape")
         return apply(ops.Reshape, self, shape=_resolve_shape(_shape_args(shape), self.numel()))
 
-    def view(self, *shape):
+    def view(self, *shape, **keyword):
         """reshape that must not copy (RuntimeError where the memory layout forbids a view)."""
+        shape = _keyword_shape(shape, keyword, "size")
         out = self.reshape(*shape)
         if out._counter is None or out._counter is not self._counter:  # NumPy had to copy
             raise RuntimeError(
@@ -84,8 +96,9 @@ class ShapeMethods:
         sizes = _resolve_shape(tuple(sizes), shape[axis])
         return self.reshape(shape[:axis] + sizes + shape[axis + 1 :])
 
-    def permute(self, *dims):
+    def permute(self, *dims, **keyword):
         """Reorder the dims: output dim i is input dim dims[i]."""
+        dims = _keyword_shape(dims, keyword, "dims")
         dims = _shape_args(dims)
         if len(dims) != self.ndim:
             raise RuntimeError(
@@ -138,8 +151,9 @@ class ShapeMethods:
             self.transpose(0, 1) if self.ndim == 2 else apply(ops.Reshape, self, shape=self.shape)
         )
 
-    def expand(self, *sizes):
+    def expand(self, *sizes, **keyword):
         """Broadcast to `sizes` (-1 keeps a size) without copying; gradients are summed back."""
+        sizes = _keyword_shape(sizes, keyword, "size")
         sizes = _shape_args(sizes)
         lead = len(sizes) - self.ndim
         if lead < 0:
@@ -270,15 +284,17 @@ class ShapeMethods:
 
     # ------------------------------------------------------------ copies
 
-    def flip(self, *dims):
+    def flip(self, *dims, **keyword):
         """The values in reverse order along `dims` (a copy, as torch.flip)."""
+        dims = _keyword_shape(dims, keyword, "dims")
         axes = tuple(self._dim(d) for d in _shape_args(dims))
         if len(set(axes)) != len(axes):
             raise RuntimeError("dims has duplicates")
         return apply(ops.Flip, self, axes=axes) if self.ndim else self.clone()
 
-    def repeat(self, *sizes):
+    def repeat(self, *sizes, **keyword):
         """The tensor tiled `sizes` times per dim (sizes may add leading dims)."""
+        sizes = _keyword_shape(sizes, keyword, "repeats")
         sizes = _shape_args(sizes)
         if len(sizes) < self.ndim:
             raise RuntimeError(
