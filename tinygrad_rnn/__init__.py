@@ -5,7 +5,7 @@ Its names and behaviour are PyTorch's, so that `import tinygrad_rnn as torch` re
 
 import numpy as np
 
-from . import functional, nn, optim, random
+from . import functional, nn, optim, random, utils
 from . import functional as F
 from .autograd import JitError
 from .backend import cuda_is_available, device, get_default_device, set_default_device
