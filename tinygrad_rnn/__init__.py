@@ -5,11 +5,11 @@ Its names and behaviour are PyTorch's, so that `import tinygrad_rnn as torch` re
 
 import numpy as np
 
-from . import functional, nn, optim, random, utils
+from . import functional, nn, optim, random, serialization, utils
 from . import functional as F
 from .autograd import JitError
 from .backend import cuda_is_available, device, get_default_device, set_default_device
-from .checkpoint import CheckpointError, load, save
+from .checkpoint import CheckpointError
 from .creation import (
     arange,
     as_tensor,
@@ -59,6 +59,7 @@ from .random import (
     seed,
     set_rng_state,
 )
+from .serialization import load, save
 from .tensor import Size, Tensor
 from .tensor_shape import cat, stack, where
 
