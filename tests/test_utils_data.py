@@ -10,6 +10,7 @@ from tinygrad_rnn.utils.data import (
     BatchSampler,
     ChainDataset,
     DataLoader,
+    DistributedSampler,
     IterableDataset,
     RandomSampler,
     SubsetRandomSampler,
@@ -168,3 +169,16 @@ def test_mnist_is_a_dataset_for_dataloader(tmp_path):
     assert x.shape == (150, 28, 28) and y.dtype == tg.int64 and y.tolist() == labels[:150].tolist()
     shifted = MNIST(tmp_path, train=False, transform=lambda t: t.unsqueeze(0), target_transform=str)
     assert shifted[0][0].shape == (1, 28, 28) and shifted[0][1] == str(labels[0])
+
+
+def test_distributed_samplers_agree_on_each_epochs_permutation():
+    def shares(epoch):
+        samplers = [DistributedSampler(range(10), num_replicas=3, rank=r) for r in range(3)]
+        for sampler in samplers:
+            sampler.set_epoch(epoch)
+        return [list(sampler) for sampler in samplers]
+
+    first = shares(0)
+    assert set(flat(first)) == set(range(10))
+    assert [len(share) for share in first] == [4, 4, 4]  # padded with two repeats
+    assert shares(0) == first and shares(1) != first

@@ -189,3 +189,22 @@ def test_iterable_datasets_over_workers_interleave_as_pytorchs(sharded):
 
 def test_map_style_batches_over_workers_equal_pytorchs():
     check(lambda lib: loader_batches(lib, 9, batch_size=2, num_workers=2))
+
+
+@pytest.mark.parametrize("n", [7, 8])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_shares_equal_pytorchs(n, drop_last):
+    def case(lib):
+        samplers = [
+            lib.utils.data.DistributedSampler(
+                range(n), num_replicas=3, rank=rank, shuffle=False, drop_last=drop_last
+            )
+            for rank in range(3)
+        ]
+        return [[list(s), len(s)] for s in samplers]
+
+    check(case)
+
+
+def test_distributed_sampler_refuses_a_bad_rank():
+    check_raises(lambda lib: lib.utils.data.DistributedSampler(range(4), num_replicas=2, rank=2))

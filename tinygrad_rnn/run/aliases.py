@@ -41,6 +41,7 @@ MODULES = {
     "torch.utils.data.dataset": "tinygrad_rnn.utils.data.dataset",
     "torch.utils.data.sampler": "tinygrad_rnn.utils.data.sampler",
     "torch.utils.data.dataloader": "tinygrad_rnn.utils.data.dataloader",
+    "torch.utils.data.distributed": "tinygrad_rnn.utils.data.distributed",
     "torch.utils.data._utils": "tinygrad_rnn.utils.data",
     "torch.utils.data._utils.collate": "tinygrad_rnn.utils.data.collate",
     "torch.serialization": "tinygrad_rnn.serialization",
