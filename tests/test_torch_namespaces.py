@@ -96,3 +96,27 @@ def test_placeholders_can_be_named_and_subclassed_but_not_made():
         Model(d_model=8)
     with pytest.raises(UnsupportedError, match=r"^torch.jit.save is not supported"):
         placeholder("torch.jit.save")(None, "model.pt")
+
+
+@pytest.mark.gpu
+def test_cuda_names_and_whole_module_checkpoints_on_a_gpu(tmp_path):
+    assert tg.cuda.is_available() and tg.cuda.device_count() >= 1
+    assert tg.cuda.current_device() == 0 and tg.cuda.get_device_name()
+    assert tg.accelerator.current_accelerator() == "cuda"
+    model = nn.Linear(2, 3).to("cuda")
+    assert tg.cuda.memory_allocated() > 0
+    tg.save(model, tmp_path / "model.pt")
+    tg.cuda.synchronize()
+    for device in ("cuda", "cpu"):
+        with tg.serialization.safe_globals([nn.Linear]):
+            loaded = tg.load(tmp_path / "model.pt", map_location=device)
+        assert loaded.weight.device == device
+        assert loaded.weight.detach().cpu().tolist() == model.weight.detach().cpu().tolist()
+    batch = next(
+        iter(
+            tg.utils.data.DataLoader(
+                tg.utils.data.TensorDataset(tg.ones(4, 2, device="cuda")), batch_size=4
+            )
+        )
+    )
+    assert batch[0].device == "cuda" and batch[0].shape == (4, 2)
