@@ -31,26 +31,32 @@ SUBMODULES = (
 )
 
 
-class View(types.ModuleType):
-    """A module whose attributes are another module's (looked up when asked for)."""
+def view(name: str, target: str | None, doc: str | None = None) -> types.ModuleType:
+    """A module `name` whose attributes are those of the module `target`, looked up when first
+    asked for (by a module-level __getattr__, PEP 562: names already found cost what a module
+    attribute costs). Functions, classes and modules found are kept in the view; other values
+    (flags) are looked up every time, as the target may change them."""
+    module = types.ModuleType(name, doc or f"PyTorch's path {name}: the names of {target}.")
 
-    def __init__(self, name: str, target: str | None, doc: str | None = None):
-        super().__init__(name, doc or f"PyTorch's path {name}: the names of {target}.")
-        self.__target = target
-
-    def __getattr__(self, name: str):
-        if name.startswith("__") or self.__target is None:
-            raise AttributeError(name)
+    def __getattr__(attribute: str):  # noqa: N807 - the module hook's name
+        if attribute.startswith("__") or target is None:
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
         try:
-            return getattr(importlib.import_module(self.__target), name)
+            value = getattr(importlib.import_module(target), attribute)
         except AttributeError:
-            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}") from None
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from None
+        if callable(value) or isinstance(value, types.ModuleType):
+            setattr(module, attribute, value)
+        return value
 
-    def __dir__(self):
-        names = set(super().__dir__())
-        if self.__target is not None:
-            names |= set(dir(importlib.import_module(self.__target)))
+    def __dir__() -> list[str]:  # noqa: N807
+        names = set(module.__dict__)
+        if target is not None:
+            names |= set(dir(importlib.import_module(target)))
         return sorted(names)
+
+    module.__getattr__, module.__dir__ = __getattr__, __dir__
+    return module
 
 
 def install() -> None:
@@ -58,13 +64,13 @@ def install() -> None:
     nn = importlib.import_module("tinygrad_rnn.nn")
     views = {}
     if importlib.util.find_spec("tinygrad_rnn.nn.modules") is None:
-        views["modules"] = View("tinygrad_rnn.nn.modules", "tinygrad_rnn.nn")
+        views["modules"] = view("tinygrad_rnn.nn.modules", "tinygrad_rnn.nn")
         for submodule in SUBMODULES:
-            view = View(f"tinygrad_rnn.nn.modules.{submodule}", "tinygrad_rnn.nn")
-            setattr(views["modules"], submodule, view)
-            sys.modules[view.__name__] = view
+            child = view(f"tinygrad_rnn.nn.modules.{submodule}", "tinygrad_rnn.nn")
+            setattr(views["modules"], submodule, child)
+            sys.modules[child.__name__] = child
     if importlib.util.find_spec("tinygrad_rnn.nn.parameter") is None:
-        views["parameter"] = View("tinygrad_rnn.nn.parameter", "tinygrad_rnn.nn")
-    for name, view in views.items():
-        sys.modules[view.__name__] = view
-        setattr(nn, name, view)
+        views["parameter"] = view("tinygrad_rnn.nn.parameter", "tinygrad_rnn.nn")
+    for name, module in views.items():
+        sys.modules[module.__name__] = module
+        setattr(nn, name, module)

@@ -1,7 +1,7 @@
 """`torch` and its submodules resolved to tinygrad_rnn: a meta-path finder and the table of
 which module answers for which PyTorch path.
 
-Every `torch...` module a program imports is a view (tinygrad_rnn.module_paths.View) of the
+Every `torch...` module a program imports is a view (tinygrad_rnn.module_paths.view) of the
 module that holds the names here, so `torch.nn.LSTM is tinygrad_rnn.nn.LSTM`; a view is a
 package as far as imports go, so `import torch.cuda.amp` works whatever file answers for
 `torch.cuda`. A name the module does not have is a placeholder when the table knows it as a
@@ -16,9 +16,10 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+import types
 
 from .. import unsupported
-from ..module_paths import SUBMODULES, View
+from ..module_paths import SUBMODULES, view
 from ..unsupported import UnsupportedAttributeError, UnsupportedModuleError, placeholder
 from . import torch_version
 
@@ -115,32 +116,34 @@ PLACEHOLDERS = {
 }
 
 
-class TorchView(View):
-    """A `torch...` module: the names of a tinygrad_rnn module (None: a stub), then known
-    torch submodules, then placeholders, then an error that names what is missing."""
+def torch_view(name: str, target: str | None) -> types.ModuleType:
+    """The `torch...` module `name`: the names of the tinygrad_rnn module `target` (None: a
+    stub), then known torch submodules, then placeholders, then an error naming what is
+    missing."""
+    module = view(name, target)
+    module.__path__ = []  # a package, so that imports of its submodules come to the finder
+    if name == "torch":
+        module.__version__ = torch_version.__version__
+    target_names = module.__getattr__
 
-    def __init__(self, name: str, target: str | None):
-        super().__init__(name, target)
-        self.__path__ = []  # a package, so that imports of its submodules come to the finder
-        self.__stub = target is None
-        if name == "torch":
-            self.__version__ = torch_version.__version__
-
-    def __getattr__(self, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        child = f"{self.__name__}.{name}"
+    def __getattr__(attribute: str):  # noqa: N807 - the module hook's name
+        if attribute.startswith("__"):
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
+        child = f"{name}.{attribute}"
         if _answers_for(child):
             return importlib.import_module(child)
-        if not self.__stub:
+        if target is not None:
             try:
-                return super().__getattr__(name)
+                return target_names(attribute)
             except AttributeError:
-                if name not in PLACEHOLDERS.get(self.__name__, ()):
+                if attribute not in PLACEHOLDERS.get(name, ()):
                     raise UnsupportedAttributeError(unsupported.message(child)) from None
         stand_in = placeholder(child)
-        setattr(self, name, stand_in)  # one object per name, as a real module has
+        setattr(module, attribute, stand_in)  # one object per name, as a real module has
         return stand_in
+
+    module.__getattr__ = __getattr__
+    return module
 
 
 def _answers_for(name: str) -> bool:
@@ -171,7 +174,7 @@ def _exists(module: str) -> bool:
 class _Loader(importlib.abc.Loader):
     """Makes the view; it takes the place of the module the import system created."""
 
-    def __init__(self, view: TorchView):
+    def __init__(self, view: types.ModuleType):
         self.view = view
 
     def create_module(self, spec):
@@ -190,8 +193,9 @@ class TorchFinder(importlib.abc.MetaPathFinder):
             raise UnsupportedModuleError(unsupported.message(top), name=fullname)
         if top != "torch":
             return None
-        view = TorchView(fullname, _target(fullname))
-        return importlib.util.spec_from_loader(fullname, _Loader(view))
+        return importlib.util.spec_from_loader(
+            fullname, _Loader(torch_view(fullname, _target(fullname)))
+        )
 
 
 def install() -> None:
