@@ -5,11 +5,24 @@ Its names and behaviour are PyTorch's, so that `import tinygrad_rnn as torch` re
 
 import numpy as np
 
-from . import functional, nn, optim, random
+from . import (
+    accelerator,
+    amp,
+    backends,
+    cuda,
+    functional,
+    module_paths,
+    nn,
+    optim,
+    random,
+    serialization,
+    utils,
+)
 from . import functional as F
+from .amp import autocast
 from .autograd import JitError
 from .backend import cuda_is_available, device, get_default_device, set_default_device
-from .checkpoint import CheckpointError, load, save
+from .checkpoint import CheckpointError
 from .creation import (
     arange,
     as_tensor,
@@ -59,6 +72,19 @@ from .random import (
     seed,
     set_rng_state,
 )
+from .runtime import (
+    are_deterministic_algorithms_enabled,
+    compile,  # noqa: A004 - PyTorch's name
+    get_float32_matmul_precision,
+    get_num_interop_threads,
+    get_num_threads,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_float32_matmul_precision,
+    set_num_interop_threads,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
+from .serialization import load, save
 from .tensor import Size, Tensor
 from .tensor_shape import cat, stack, where
 
@@ -78,3 +104,5 @@ bool_ = bool
 dtype = DType
 
 __version__ = "0.1.0"
+
+module_paths.install()  # tinygrad_rnn.nn.modules.rnn.LSTM and PyTorch's other class paths

@@ -1,4 +1,5 @@
-"""Checkpoints: nested dicts of tensors, arrays and plain values in one safetensors file.
+"""Checkpoints: nested dicts of tensors, arrays and plain values in one safetensors file (the
+tree format; `tinygrad_rnn.serialization` adds a container for any other picklable object).
 
 Arrays go into the safetensors body (readable by any safetensors reader, never pickled), each
 named by its path of keys ("model/fc.weight"; two values whose paths collide, such as the keys
@@ -7,7 +8,8 @@ the nesting and the plain values (numbers, strings, lists, optimizer
 hyper-parameters, a NumPy Generator's state) go into its metadata as JSON. Keys are strings or
 ints. Saving to a path is atomic (`atomic_write`: a temporary file in the same folder, fsynced,
 then renamed over the old one), so a crash leaves the old checkpoint or the new one, never a
-torn file. Anything that is not such a file raises CheckpointError.
+torn file. Anything that is not such a file raises CheckpointError. Loading this format
+never unpickles anything.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import safetensors.numpy
 
-from .backend import check_device, to_device
+from .backend import to_device
 from .creation import as_tensor
 from .tensor import Tensor
 
@@ -32,6 +34,10 @@ class CheckpointError(ValueError):
     """A file that is not a readable tinygrad_rnn checkpoint, or a value that cannot be one."""
 
 
+class NotATreeError(CheckpointError):
+    """A value the tree format cannot hold (a set, an object, a tuple key): `save` pickles it."""
+
+
 def _contiguous(array: np.ndarray) -> np.ndarray:
     """A C-contiguous copy when needed, keeping 0-d arrays 0-d (np.ascontiguousarray would
     make them 1-d)."""
@@ -40,7 +46,7 @@ def _contiguous(array: np.ndarray) -> np.ndarray:
 
 def _child(path: str, key) -> str:
     if not isinstance(key, (str, int)) or isinstance(key, bool):
-        raise CheckpointError(
+        raise NotATreeError(
             f"checkpoint keys must be strings or ints, not {type(key).__name__} ({key!r}) "
             f"at {path or 'the top level'}"
         )
@@ -63,6 +69,8 @@ def _encode(value, path: str, arrays: dict):
         stored = _store(arrays, path or "tensor", value.array)
         return {"__tensor__": stored, "requires_grad": value.requires_grad}
     if isinstance(value, np.ndarray) or hasattr(value, "__cuda_array_interface__"):
+        if not storable(value):
+            raise NotATreeError(f"cannot save an array of {value.dtype} at {path or 'the top'}")
         return {"__array__": _store(arrays, path or "array", value)}
     if isinstance(value, np.random.Generator):
         return {"__generator__": _encode(value.bit_generator.state, path, arrays)}
@@ -81,7 +89,12 @@ def _encode(value, path: str, arrays: dict):
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise CheckpointError(f"cannot save {type(value).__name__} at {path or 'the top level'}")
+    raise NotATreeError(f"cannot save {type(value).__name__} at {path or 'the top level'}")
+
+
+def storable(array) -> bool:
+    """Whether safetensors can hold the array's dtype (booleans, integers, floats)."""
+    return array.dtype.kind in "biuf" and array.dtype.fields is None
 
 
 def _decode(tree, arrays: dict, device: str | None):
@@ -104,13 +117,17 @@ def _decode(tree, arrays: dict, device: str | None):
     return {k: _decode(v, arrays, device) for k, v in tree["__dict__"]}
 
 
-def save(obj, f) -> None:
-    """Write `obj` (nested dicts/lists/tuples of tensors, arrays and plain values) to `f`, a
-    path (written atomically) or a binary file object."""
+def tree_payload(obj) -> bytes:
+    """`obj` in the tree format, as the bytes of a safetensors file; NotATreeError if some value
+    in it has no place there."""
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, "", arrays)
     metadata = {"format": FORMAT, "version": "1", "tree": json.dumps(tree)}
-    payload = safetensors.numpy.save(arrays, metadata=metadata)
+    return safetensors.numpy.save(arrays, metadata=metadata)
+
+
+def write(payload: bytes, f) -> None:
+    """Write `payload` to `f`: a binary file object, or a path (atomically)."""
     if hasattr(f, "write"):
         f.write(payload)
     else:
@@ -146,23 +163,45 @@ def _metadata(payload: bytes) -> dict:
     return header.get("__metadata__") or {}
 
 
-def load(f, map_location=None, *, device: str | None = None, weights_only: bool = True):
-    """Read a checkpoint written by `save` from a path or a binary file object; tensors are
-    placed on `map_location` (or `device`; the default device if neither)."""
-    name = getattr(f, "name", f)
+def read(f) -> tuple[str, bytes, dict]:
+    """(a name for messages, the bytes, the format's metadata) of the checkpoint at `f`, a path
+    or a binary file object; CheckpointError if it is not one of this library's files."""
+    name = str(getattr(f, "name", f))
     payload = f.read() if hasattr(f, "read") else Path(f).read_bytes()
-    location = map_location if map_location is not None else device
-    location = None if location is None or callable(location) else check_device(str(location))
+    if payload[:4] == b"PK\x03\x04":
+        raise CheckpointError(
+            f"{name} is a zip file, as PyTorch's torch.save writes, not a {FORMAT} checkpoint: "
+            "convert it where PyTorch is installed (torch.load, then tinygrad_rnn.save of the "
+            "tensors as NumPy arrays)"
+        )
     try:
         metadata = _metadata(payload)
-        if metadata.get("format") != FORMAT:
-            raise CheckpointError(f"{name} is not a {FORMAT} checkpoint")
-        arrays = safetensors.numpy.load(payload)
-        return _decode(json.loads(metadata["tree"]), arrays, location)
-    except CheckpointError:
-        raise
     except Exception as error:  # a torn, foreign or edited file: always one kind of error
-        raise CheckpointError(
-            f"{name} is not a readable checkpoint (truncated or corrupt?): "
-            f"{type(error).__name__}: {error}"
-        ) from error
+        raise _unreadable(name, error) from error
+    if metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{name} is not a {FORMAT} checkpoint")
+    return name, payload, metadata
+
+
+def _unreadable(name: str, error: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"{name} is not a readable checkpoint (truncated or corrupt?): "
+        f"{type(error).__name__}: {error}"
+    )
+
+
+def read_arrays(name: str, payload: bytes) -> dict[str, np.ndarray]:
+    """The arrays stored in a checkpoint's safetensors body."""
+    try:
+        return safetensors.numpy.load(payload)
+    except Exception as error:
+        raise _unreadable(name, error) from error
+
+
+def load_tree(name: str, payload: bytes, metadata: dict, device: str | None):
+    """The object a tree-format checkpoint holds, its tensors on `device` (None: default)."""
+    arrays = read_arrays(name, payload)
+    try:
+        return _decode(json.loads(metadata["tree"]), arrays, device)
+    except Exception as error:
+        raise _unreadable(name, error) from error
