@@ -3,11 +3,13 @@
 from . import lr_scheduler
 from .adagrad import Adadelta, Adagrad, RMSprop
 from .adam import Adam, Adamax, AdamW, NAdam
+from .lbfgs import LBFGS
 from .lr_scheduler import CosineAnnealingLR, ExponentialLR, StepLR
 from .optimizer import Optimizer
 from .sgd import SGD
 
 __all__ = [
+    "LBFGS",
     "SGD",
     "Adadelta",
     "Adagrad",
