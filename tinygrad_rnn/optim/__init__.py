@@ -1,15 +1,24 @@
-"""Optimizers and learning-rate schedules (`tinygrad_rnn.optim.lr_scheduler`)."""
+"""Optimizers and learning-rate schedules with PyTorch's names (`torch.optim`)."""
 
 from . import lr_scheduler
+from .adagrad import Adadelta, Adagrad, RMSprop
+from .adam import Adam, Adamax, AdamW, NAdam
+from .lbfgs import LBFGS
 from .lr_scheduler import CosineAnnealingLR, ExponentialLR, StepLR
-from .optimizer import SGD, Adam, AdamW, Optimizer, RMSprop
+from .optimizer import Optimizer
+from .sgd import SGD
 
 __all__ = [
+    "LBFGS",
     "SGD",
+    "Adadelta",
+    "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
     "CosineAnnealingLR",
     "ExponentialLR",
+    "NAdam",
     "Optimizer",
     "RMSprop",
     "StepLR",
