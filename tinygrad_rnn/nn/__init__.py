@@ -1,8 +1,10 @@
-"""Layers: Module and Parameter, Linear, Dropout, Embedding, recurrent cells and layers."""
+"""Layers: Module and Parameter, containers, Linear, Dropout, Embedding, recurrent cells and
+layers."""
 
 from . import functional, init, utils
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .layers import Dropout, Embedding, Linear
-from .module import Module, ModuleList, Parameter, Sequential
+from .module import Module, Parameter
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
@@ -15,8 +17,11 @@ __all__ = [
     "LSTMCell",
     "Linear",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "RNNCell",
     "Sequential",
     "functional",
