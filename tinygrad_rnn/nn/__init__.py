@@ -1,29 +1,81 @@
-"""Layers: Module and Parameter, containers, Linear, Dropout, Embedding, recurrent cells and
-layers."""
+"""Layers: Module and Parameter, containers, Linear, Embedding, recurrent cells and layers,
+normalization, dropout, activations and losses, under PyTorch's names."""
 
 from . import functional, init, utils
+from .activation import (
+    ELU,
+    GELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .layers import Dropout, Embedding, Linear
+from .dropout import Dropout, Dropout1d, Dropout2d
+from .embedding import Embedding
+from .layers import Flatten, Identity, Linear, Unflatten
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
+    "ELU",
+    "GELU",
     "GRU",
     "LSTM",
     "RNN",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "CrossEntropyLoss",
     "Dropout",
+    "Dropout1d",
+    "Dropout2d",
     "Embedding",
+    "Flatten",
     "GRUCell",
+    "Hardtanh",
+    "HuberLoss",
+    "Identity",
+    "L1Loss",
     "LSTMCell",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
+    "LogSoftmax",
+    "MSELoss",
     "Module",
     "ModuleDict",
     "ModuleList",
+    "NLLLoss",
     "Parameter",
     "ParameterDict",
     "ParameterList",
     "RNNCell",
+    "ReLU",
     "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "SmoothL1Loss",
+    "Softmax",
+    "Softplus",
+    "Tanh",
+    "Unflatten",
     "functional",
     "init",
     "utils",
