@@ -1,7 +1,7 @@
 """Layers: Module and Parameter, containers, Linear, Embedding, recurrent cells and layers,
 normalization, dropout, activations and losses, under PyTorch's names."""
 
-from . import functional, init, utils
+from . import functional, init, modules, utils
 from .activation import (
     ELU,
     GELU,
@@ -78,5 +78,6 @@ __all__ = [
     "Unflatten",
     "functional",
     "init",
+    "modules",
     "utils",
 ]
