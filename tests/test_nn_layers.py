@@ -185,6 +185,12 @@ def test_pytorch_class_paths_name_our_classes(path):
     assert all(hasattr(theirs, name) for name in CLASS_PATHS[path])
 
 
+def test_parameter_has_pytorchs_path():
+    from tinygrad_rnn.nn.parameter import Parameter
+
+    assert Parameter is nn.Parameter
+
+
 @pytest.mark.gpu
 def test_new_layers_train_on_the_gpu_as_on_the_cpu():
     """Embedding (padding, max_norm, frequency scaling), LayerNorm, BatchNorm1d and both

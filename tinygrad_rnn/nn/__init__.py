@@ -15,7 +15,7 @@ from .activation import (
     Softplus,
     Tanh,
 )
-from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .containers import ModuleDict, ModuleList, Sequential
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
 from .layers import Flatten, Identity, Linear, Unflatten
@@ -29,8 +29,10 @@ from .loss import (
     NLLLoss,
     SmoothL1Loss,
 )
-from .module import Module, Parameter
+from .module import Module
 from .normalization import BatchNorm1d, LayerNorm
+from .parameter import Parameter
+from .parameter_containers import ParameterDict, ParameterList
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [

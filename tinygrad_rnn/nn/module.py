@@ -1,4 +1,5 @@
-"""Module, Parameter and buffers: PyTorch's way of grouping weights, state and sub-layers.
+"""Module: PyTorch's way of grouping weights (Parameter, in parameter.py), state (buffers)
+and sub-layers; its state_dict methods are in state_dict.py.
 
 A Module keeps its parameters, buffers and children in `_parameters`, `_buffers` and
 `_modules`, as PyTorch does, and also as plain attributes (so reading `self.weight` costs no
@@ -8,54 +9,16 @@ A Module keeps its parameters, buffers and children in `_parameters`, `_buffers`
 
 from __future__ import annotations
 
-import collections
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 import numpy as np
 
 from ..autograd import replayable
 from ..backend import check_device, to_device, xp_for
-from ..creation import _host_array, as_tensor
-from ..dispatch import bump_version
-from ..dtypes import check_dtype, get_default_dtype, is_floating
-from ..grad_mode import no_grad
-from ..tensor import Size, Tensor
-
-
-class _IncompatibleKeys(
-    collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-):
-    """What load_state_dict returns: the keys it missed and the ones it did not know."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
-
-
-class Parameter(Tensor):
-    """A tensor that a Module registers as one of its weights (requires grad by default).
-
-    As in PyTorch, `Parameter(tensor)` shares the tensor's memory."""
-
-    __slots__ = ()
-
-    def __init__(self, data=None, requires_grad: bool = True):
-        if data is None:
-            data = as_tensor(np.zeros(0, dtype=get_default_dtype()))
-        elif not isinstance(data, Tensor):
-            data = as_tensor(data)
-        if requires_grad and not is_floating(data.dtype):
-            raise RuntimeError("Only Tensors of floating point dtype can require gradients")
-        self._set(data.array, data.device, bool(requires_grad))
-
-    def __repr__(self) -> str:
-        return "Parameter containing:\n" + super().__repr__()
+from ..dtypes import check_dtype, is_floating
+from ..tensor import Tensor
+from .parameter import Parameter
+from .state_dict import StateDictMethods
 
 
 def _check_name(kind: str, name, owner: Module, registry: dict) -> None:
@@ -77,7 +40,7 @@ def _addindent(text: str, spaces: int) -> str:
     return "\n".join([first] + [" " * spaces + line for line in rest])
 
 
-class Module:
+class Module(StateDictMethods):
     """Base class of layers: assigning a Parameter or Module to an attribute registers it."""
 
     _version = 1  # the layout of the module's state_dict (BatchNorm's is 2), as PyTorch
@@ -311,139 +274,6 @@ class Module:
 
     # ------------------------------------------------------------ state
 
-    def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
-        """This module's own parameters, then its persistent buffers, into `destination`."""
-        for name, parameter in self._parameters.items():
-            if parameter is not None:
-                destination[prefix + name] = parameter if keep_vars else parameter.detach()
-        for name, buffer in self._buffers.items():
-            if buffer is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buffer if keep_vars else buffer.detach()
-
-    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
-        """Every parameter and persistent buffer by dotted name, detached (sharing memory), in
-        PyTorch's order: own parameters, own buffers, then each child's; a tensor reachable
-        by two names appears under both. `_metadata` holds each module's layout version."""
-        if args:
-            destination = args[0] if destination is None else destination
-            prefix = args[1] if len(args) > 1 and prefix == "" else prefix
-            keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars
-        if destination is None:
-            destination = OrderedDict()
-            destination._metadata = OrderedDict()
-        if hasattr(destination, "_metadata"):
-            destination._metadata[prefix[:-1]] = {"version": self._version}
-        self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(
-                    destination=destination, prefix=f"{prefix}{name}.", keep_vars=keep_vars
-                )
-        return destination
-
-    def _load_from_state_dict(
-        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, errors
-    ) -> None:
-        """Copy this module's own entries of `state_dict` in place (PyTorch's hook, with its
-        arguments, for subclasses that adapt old layouts)."""
-        local = {name: p for name, p in self._parameters.items() if p is not None}
-        for name, buffer in self._buffers.items():
-            if buffer is not None and name not in self._non_persistent_buffers_set:
-                local[name] = buffer
-        assign = local_metadata.get("assign_to_params_buffers", False)
-        for name, target in local.items():
-            key = prefix + name
-            if key not in state_dict:
-                if strict:
-                    missing_keys.append(key)
-                continue
-            value = state_dict[key]
-            array = _array_of(value)
-            if array is None:
-                errors.append(
-                    f'While copying the parameter named "{key}", expected torch.Tensor or '
-                    f"Tensor-like object from checkpoint but received {type(value)}"
-                )
-                continue
-            if target.ndim == 0 and tuple(array.shape) == (1,):
-                array = array.reshape(())
-            if tuple(array.shape) != tuple(target.shape):
-                errors.append(
-                    f"size mismatch for {key}: copying a param with shape "
-                    f"{Size(array.shape)!r} from checkpoint, the shape in current model is "
-                    f"{target.shape!r}."
-                )
-                continue
-            if assign:
-                self._assign(name, target, value, array)
-                continue
-            with no_grad():
-                target.array[...] = to_device(array, target.device)
-                bump_version(target)
-        if strict:
-            for key in state_dict:
-                if not key.startswith(prefix):
-                    continue
-                first, *rest = key[len(prefix) :].split(".", 1)
-                if (rest and first not in self._modules) or (not rest and first not in local):
-                    unexpected_keys.append(key)
-
-    def _assign(self, name: str, target: Tensor, value, array) -> None:
-        """load_state_dict(assign=True): the checkpoint's tensor itself takes the place."""
-        value = value if isinstance(value, Tensor) else as_tensor(array)
-        if isinstance(target, Parameter):
-            value = value if isinstance(value, Parameter) else Parameter(value)
-            value.requires_grad_(target.requires_grad)
-        setattr(self, name, value)
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copy values (tensors of this or another library, NumPy arrays: an extension) into
-        the parameters and buffers in place, or put the given tensors in their place with
-        assign=True; returns (missing_keys, unexpected_keys). As in PyTorch, the matching
-        entries are copied before any error (missing or unexpected keys with strict=True, a
-        shape mismatch always) is raised, as one RuntimeError listing them all."""
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        metadata = getattr(state_dict, "_metadata", None)
-        state_dict = OrderedDict(state_dict)
-        missing, unexpected, errors = [], [], []
-
-        def load(module: Module, local_state, prefix: str = "") -> None:
-            local_metadata = {} if metadata is None else dict(metadata.get(prefix[:-1], {}))
-            if assign:
-                local_metadata["assign_to_params_buffers"] = True
-            module._load_from_state_dict(
-                local_state, prefix, local_metadata, True, missing, unexpected, errors
-            )
-            for name, child in module._modules.items():
-                if child is not None:
-                    child_prefix = f"{prefix}{name}."
-                    child_state = {
-                        k: v for k, v in local_state.items() if k.startswith(child_prefix)
-                    }
-                    load(child, child_state, child_prefix)
-
-        load(self, state_dict)
-        if strict:
-            if unexpected:
-                errors.insert(
-                    0,
-                    "Unexpected key(s) in state_dict: "
-                    + ", ".join(f'"{k}"' for k in unexpected)
-                    + ". ",
-                )
-            if missing:
-                errors.insert(
-                    0,
-                    "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ",
-                )
-        if errors:
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                + "\n\t".join(errors)
-            )
-        return _IncompatibleKeys(missing, unexpected)
-
     # ------------------------------------------------------------ modes, devices, dtypes
 
     def train(self, mode: bool = True) -> Module:
@@ -565,12 +395,3 @@ class Module:
             *self._buffers,
         ]
         return sorted({key for key in keys if not key[0].isdigit()})
-
-
-def _array_of(value):
-    """A state-dict value as an array (our tensors, PyTorch's, NumPy's), or None."""
-    if isinstance(value, Tensor):
-        return value.array
-    if isinstance(value, (bool, int, float, complex, str, list, tuple, dict)) or value is None:
-        return None
-    return _host_array(value)
