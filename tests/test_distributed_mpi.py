@@ -112,7 +112,7 @@ def test_an_exception_on_one_rank_ends_every_rank_within_seconds(tmp_path):
     assert "ValueError: rank 1 fails on purpose" in err  # the message is kept
     assert "[rank 1 of 2] uncaught ValueError" in err
     assert not (tmp_path / "rank0-finished.txt").exists()
-    assert seconds < 20, seconds  # the group's timeout is 60 s: the abort hook ended it
+    assert seconds < 40, seconds  # the group's timeout is 60 s: the abort hook ended it
 
 
 def test_a_stalled_rank_makes_the_others_time_out_and_ends_the_job(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import checkpoint, nn, optim
+from tinygrad_rnn import nn, optim
 
 RNG = np.random.default_rng(0)
 P0 = RNG.standard_normal(5)
@@ -177,10 +177,10 @@ def test_every_optimizer_resumes_exactly_from_a_checkpoint_file(make, tmp_path):
     p = tg.tensor(start, requires_grad=True)
     optimizer = make([p])
     _quadratic_steps(optimizer, p, 3)
-    checkpoint.save({"weights": p.detach(), "optimizer": optimizer.state_dict()}, tmp_path / "c")
+    tg.save({"weights": p.detach(), "optimizer": optimizer.state_dict()}, tmp_path / "c")
     _quadratic_steps(optimizer, p, 3)
 
-    saved = checkpoint.load(tmp_path / "c")
+    saved = tg.load(tmp_path / "c")
     q = tg.tensor(saved["weights"].numpy(), requires_grad=True)
     resumed = make([q])
     resumed.load_state_dict(saved["optimizer"])

@@ -136,7 +136,7 @@ def test_mixing_devices_names_both():
 @pytest.mark.parametrize(
     ("labels", "error", "pattern"),
     [
-        (np.array([0.0, 1.0]), RuntimeError, "expected scalar type Long but found float64"),
+        (np.array([0.0, 1.0]), RuntimeError, "target dtype to be Long or Byte, but got float64"),
         (np.array([0, 3]), IndexError, "Target 3 is out of bounds"),
         (np.array([-1, 0]), IndexError, "Target -1 is out of bounds"),
         (np.array([0, 1, 2]), ValueError, r"batch_size \(2\) to match target batch_size \(3\)"),

@@ -311,13 +311,21 @@ def refuse_in_capture(what: str) -> None:
 
 
 def replayable(method):
-    """Mark a method (an optimizer's step, zero_grad) as one that jit replays by calling it."""
+    """Mark a method (an optimizer's update, zero_grad, a scheduler's step) as one that jit
+    replays by calling it. Nothing it does is recorded besides the call itself, so replayable
+    calls it makes (a scheduler driving others) run once per replay, not twice."""
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
-        if Capture.recorder is not None:
-            Capture.recorder.call(method, args, kwargs)
-        return method(*args, **kwargs)
+        recorder = Capture.recorder
+        if recorder is None:
+            return method(*args, **kwargs)
+        recorder.call(method, args, kwargs)
+        Capture.recorder = None
+        try:
+            return method(*args, **kwargs)
+        finally:
+            Capture.recorder = recorder
 
     return wrapper
 

@@ -1,5 +1,6 @@
 """Functions built from Tensor ops, with torch.nn.functional's names and arguments:
-activations, the softmax family, losses, dropout, padding, one_hot, linear."""
+activations, the softmax family, dropout, embedding, padding, one_hot, linear; the losses
+(functional_losses) and normalizations (functional_norms) are re-exported from here."""
 
 from __future__ import annotations
 
@@ -7,17 +8,35 @@ import warnings
 
 import numpy as np
 
-from . import cell_ops, ops
+from . import cell_ops, nn_ops, ops
 from .autograd import refuse_in_capture
 from .backend import to_device
 from .creation import as_tensor
-from .dispatch import apply, cast, operand
+from .dispatch import apply
 from .dtypes import INT64
+from .functional_losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    logsigmoid,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from .functional_norms import batch_norm, layer_norm, normalize, overwrite_
+from .grad_mode import no_grad
 from .random import numpy_generator
 from .tensor import Tensor
 from .tensor_shape import where
 
 # ---------------------------------------------------------------- activations
+
+
+def _inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
+    """out, or written into input (with out's history) when `inplace`."""
+    return input.copy_(out) if inplace else out
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -38,7 +57,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         inner = (input + 0.044715 * input * input * input) * 0.7978845608028654
         return 0.5 * input * (1 + inner.tanh())
     if approximate != "none":
-        raise RuntimeError(f"approximate argument must be either none or tanh, not {approximate}")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     return 0.5 * input * (1 + apply(ops.Erf, input * 0.7071067811865476))
 
 
@@ -47,25 +66,29 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     return apply(ops.Softplus, input, beta=beta, threshold=threshold)
 
 
-def _where(condition, a, b):
-    return where(condition, a, b)
-
-
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    out = _where(input > 0, input, input * negative_slope)
-    return input.copy_(out) if inplace else out
+    """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope)."""
+    return _inplace(input, where(input > 0, input, input * negative_slope), inplace)
 
 
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    return _where(input > 0, input, alpha * (input.exp() - 1))
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x where x > 0, else alpha (exp(x) - 1)."""
+    negative = alpha * (input.clamp(max=0).exp() - 1)  # clamped: no inf * 0 in the gradient
+    return _inplace(input, where(input > 0, input, negative), inplace)
 
 
-def silu(input: Tensor) -> Tensor:
-    return input * input.sigmoid()
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x)."""
+    return _inplace(input, input * input.sigmoid(), inplace)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    return input.clamp(min_val, max_val)
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """x clamped to [min_val, max_val]; as PyTorch's, the gradient is zero at the bounds too."""
+    outside = (input <= min_val) | (input >= max_val)
+    out = where(outside, input.detach().clamp(min_val, max_val), input)
+    return _inplace(input, out, inplace)
 
 
 def add_tanh(a: Tensor, b: Tensor) -> Tensor:
@@ -108,224 +131,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out if bias is None else out + bias
 
 
-# ---------------------------------------------------------------- losses
-
-
-def _reduce(losses: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return losses.mean()
-    if reduction == "sum":
-        return losses.sum()
-    if reduction == "none":
-        return losses
-    raise ValueError(f"{reduction} is not a valid value for reduction")
-
-
-def _class_last(x: Tensor) -> Tensor:
-    """(N, C, d1, ...) as (N * d1 * ..., C); (N, C) and (C,) as they are (2-D)."""
-    if x.ndim <= 2:
-        return x.reshape(1, -1) if x.ndim == 1 else x
-    return x.movedim(1, -1).reshape(-1, x.shape[1])
-
-
-def _targets(target, input_: Tensor) -> Tensor:
-    """Class-index targets as an int64 tensor on input's device, checked against its shape."""
-    target = operand(target, input_) if not isinstance(target, Tensor) else target
-    if target.dtype.kind not in "iu":
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name}")
-    expected = (input_.shape[0],) + tuple(input_.shape[2:]) if input_.ndim >= 2 else ()
-    if tuple(target.shape) != expected:
-        if input_.ndim == 2:
-            raise ValueError(
-                f"Expected input batch_size ({input_.shape[0]}) to match target batch_size "
-                f"({target.shape[0] if target.ndim else 0})."
-            )
-        raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
-    if target.device != input_.device:
-        raise RuntimeError(f"target on {target.device} for input on {input_.device}")
-    return target if target.dtype == INT64 else target.long()
-
-
-def nll_loss(
-    input: Tensor,
-    target,
-    weight: Tensor | None = None,
-    size_average=None,
-    ignore_index: int = -100,
-    reduce=None,
-    reduction: str = "mean",
-) -> Tensor:
-    """-input[n, target[n]] (log-probabilities (N, C) or (N, C, d...), or (C,) unbatched),
-    weighted by class and averaged over the weight of the targets not ignored."""
-    if input.ndim < 1:
-        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    target = _targets(target, input)
-    classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
-    flat_target = target.reshape(-1)
-    checked = apply(ops.CheckLabels, flat_target, classes=classes, ignore=ignore_index)
-    keep = checked != ignore_index
-    safe = checked.masked_fill(~keep, 0)
-    log_probs = _class_last(input)
-    picked = -log_probs.gather(1, safe.unsqueeze(1)).squeeze(1)
-    weights = keep.to(input.dtype)
-    if weight is not None:
-        weights = weights * cast(operand(weight, input), input.dtype)[safe]
-    losses = picked * weights
-    if reduction == "mean":
-        return losses.sum() / weights.sum()
-    if reduction == "none":
-        return losses.reshape(target.shape)
-    return _reduce(losses, reduction)
-
-
-def cross_entropy(
-    input: Tensor,
-    target,
-    weight: Tensor | None = None,
-    size_average=None,
-    ignore_index: int = -100,
-    reduce=None,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-) -> Tensor:
-    """Softmax cross-entropy of logits (N, C) or (N, C, d...) against class indices (N, d...)
-    or class probabilities shaped like the logits; PyTorch's weight, ignore_index,
-    reduction and label_smoothing."""
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    class_dim = 1 if input.ndim >= 2 else 0
-    log_probs = input.log_softmax(class_dim)
-    target_is_probs = isinstance(target, Tensor) and target.dtype.kind == "f"
-    if target_is_probs:
-        return _soft_cross_entropy(log_probs, target, weight, reduction, label_smoothing, class_dim)
-    loss = nll_loss(log_probs, target, weight, ignore_index=ignore_index, reduction=reduction)
-    if not label_smoothing:
-        return loss
-    target = _targets(target, input)
-    keep = (target != ignore_index).to(input.dtype)
-    classes = input.shape[class_dim]
-    per_class = -log_probs if weight is None else -log_probs * _class_shaped(weight, input)
-    smooth = per_class.sum(class_dim) * keep
-    if reduction == "mean":
-        denominator = keep.sum() if weight is None else _target_weights(weight, target, keep)
-        smooth = smooth.sum() / denominator
-    elif reduction == "sum":
-        smooth = smooth.sum()
-    return (1 - label_smoothing) * loss + label_smoothing / classes * smooth
-
-
-def _class_shaped(weight, input_: Tensor) -> Tensor:
-    weight = cast(operand(weight, input_), input_.dtype)
-    return weight.reshape((-1,) + (1,) * (input_.ndim - 2)) if input_.ndim >= 2 else weight
-
-
-def _target_weights(weight, target: Tensor, keep: Tensor) -> Tensor:
-    weight = operand(weight, target)
-    return (weight[target.masked_fill(keep == 0, 0)] * keep).sum()
-
-
-def _soft_cross_entropy(log_probs, target, weight, reduction, label_smoothing, class_dim):
-    if target.shape != log_probs.shape:
-        raise RuntimeError(
-            f"Expected target size {list(log_probs.shape)}, got {list(target.shape)}"
-        )
-    classes = log_probs.shape[class_dim]
-    if label_smoothing:
-        target = target * (1 - label_smoothing) + label_smoothing / classes
-    terms = -log_probs * target
-    if weight is not None:
-        terms = terms * _class_shaped(weight, log_probs)
-    losses = terms.sum(class_dim)
-    if reduction == "mean":
-        count = losses.numel()
-        return losses.sum() / count if count else losses.sum() * np.nan
-    return _reduce(losses, reduction)
-
-
-def _check_same_shape(input_: Tensor, target, name: str) -> Tensor:
-    target = operand(target, input_)
-    if tuple(target.shape) != tuple(input_.shape):
-        warnings.warn(
-            f"Using a target size ({target.shape}) that is different to the input size "
-            f"({input_.shape}). This will likely lead to incorrect results due to "
-            "broadcasting. Please ensure they have the same size.",
-            UserWarning,
-            stacklevel=3,
-        )
-    return target
-
-
-def mse_loss(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean"):
-    """Mean of squared differences (broadcasting, with PyTorch's warning when shapes differ)."""
-    target = _check_same_shape(input, target, "mse_loss")
-    difference = input - target
-    return _reduce(difference * difference, reduction)
-
-
-def l1_loss(input: Tensor, target, size_average=None, reduce=None, reduction: str = "mean"):
-    target = _check_same_shape(input, target, "l1_loss")
-    return _reduce((input - target).abs(), reduction)
-
-
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    target = _check_same_shape(input, target, "smooth_l1_loss")
-    difference = (input - target).abs()
-    if beta == 0:
-        return _reduce(difference, reduction)
-    losses = _where(
-        difference < beta, 0.5 * difference * difference / beta, difference - 0.5 * beta
-    )
-    return _reduce(losses, reduction)
-
-
-def huber_loss(input, target, reduction="mean", delta=1.0):
-    return smooth_l1_loss(input, target, reduction=reduction, beta=delta) * delta
-
-
-def binary_cross_entropy(
-    input, target, weight=None, size_average=None, reduce=None, reduction="mean"
-):
-    """-(y log p + (1 - y) log(1 - p)) for probabilities p; logs clamped at -100 (PyTorch)."""
-    target = operand(target, input)
-    if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(
-            f"Using a target size ({target.shape}) that is different to the input size "
-            f"({input.shape}) is deprecated. Please ensure they have the same size."
-        )
-    log_p = input.log().clamp(min=-100)
-    log_not_p = (1 - input).log().clamp(min=-100)
-    losses = -(target * log_p + (1 - target) * log_not_p)
-    if weight is not None:
-        losses = losses * weight
-    return _reduce(losses, reduction)
-
-
-def binary_cross_entropy_with_logits(
-    input,
-    target,
-    weight=None,
-    size_average=None,
-    reduce=None,
-    reduction="mean",
-    pos_weight=None,
-):
-    """Sigmoid and binary cross-entropy in one stable expression."""
-    target = operand(target, input)
-    if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(
-            f"Target size ({target.shape}) must be the same as input size ({input.shape})"
-        )
-    log_sigmoid_neg = (-input).clamp(min=0) + (-(input.abs())).exp().log1p()  # -log sigmoid(x)
-    if pos_weight is None:
-        losses = (1 - target) * input + log_sigmoid_neg
-    else:
-        scale = 1 + (pos_weight - 1) * target
-        losses = (1 - target) * input + scale * log_sigmoid_neg
-    if weight is not None:
-        losses = losses * weight
-    return _reduce(losses, reduction)
-
-
 # ---------------------------------------------------------------- tensors from tensors
 
 
@@ -362,48 +167,174 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None =
     return apply(ops.Pad, input, pad_width=tuple(widths), value=0.0 if value is None else value)
 
 
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _masked(input: Tensor, p: float, mask_shape: tuple, inplace: bool, generator) -> Tensor:
+    """input times a mask of `mask_shape` (broadcast over the rest): 0 with probability p,
+    else 1/(1-p). Draws from the default generator unless given one."""
+    if p == 1:
+        return _inplace(input, input * 0.0, inplace)
+    refuse_in_capture("dropout (it draws random numbers)")
+    keep = numpy_generator(generator).random(mask_shape) >= p
+    mask = to_device((keep / (1 - p)).astype(input.dtype), input.device)
+    return _inplace(input, input * as_tensor(mask, device=input.device), inplace)
+
+
 def dropout(
-    input: Tensor,
-    p: float = 0.5,
-    training: bool = True,
-    inplace: bool = False,
-    *,
-    generator=None,
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None
 ) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p); identity when not
-    training. Draws from the default generator unless given one."""
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    training."""
+    _check_p(p)
     if not training or p == 0:
         return input
-    if p == 1:
-        return input * 0.0
-    refuse_in_capture("dropout (it draws random numbers)")
-    keep = numpy_generator(generator).random(input.shape) >= p
-    mask = to_device((keep / (1 - p)).astype(input.dtype), input.device)
-    out = input * as_tensor(mask, device=input.device)
-    return input.copy_(out) if inplace else out
+    return _masked(input, p, tuple(input.shape), inplace, generator)
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, generator):
+    """Zero whole channels: one draw per (N, C) entry, broadcast over the remaining dims."""
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    if not training or p == 0:
+        return input
+    mask_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _masked(input, p, mask_shape, inplace, generator)
+
+
+def dropout1d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None
+) -> Tensor:
+    """Channel dropout of (N, C, L) or unbatched (C, L) input: each channel zeroed whole with
+    probability p, the rest scaled by 1/(1-p)."""
+    _check_p(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note "
+            "that dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+            "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+            "inputs)."
+        )
+    if input.ndim == 3:
+        return _feature_dropout(input, p, training, inplace, generator)
+    out = _feature_dropout(input.unsqueeze(0), p, training, False, generator).squeeze(0)
+    return _inplace(input, out, inplace) if out is not input else input
+
+
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *, generator=None
+) -> Tensor:
+    """Channel dropout of (N, C, H, W) input (and, with PyTorch's warnings, of other ranks:
+    the first two dims index the channels)."""
+    _check_p(p)
+    if input.ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+            "will result in an error in a future release. To retain the behavior and silence "
+            "this warning, please use dropout instead. Note that dropout2d exists to provide "
+            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, "
+            "and an optional batch dimension (i.e. 3D or 4D inputs).",
+            UserWarning,
+            stacklevel=2,
+        )
+    if input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return _feature_dropout(input, p, training, inplace, generator)
+
+
+# ---------------------------------------------------------------- embedding
+
+
+def _padding_index(padding_idx: int | None, rows: int) -> int:
+    """padding_idx as a row number (negative counts from the end); -1 for none."""
+    if padding_idx is None:
+        return -1
+    if padding_idx >= rows or padding_idx < -rows:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx + rows if padding_idx < 0 else padding_idx
+
+
+def embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float = 2.0):
+    """Scale, in place and without history, each row of weight that `input` looks up and
+    whose norm exceeds max_norm, to norm max_norm (PyTorch's embedding_renorm_)."""
+    with no_grad():
+        rows = input.reshape(-1)
+        looked_up = weight[rows]
+        norms = looked_up.norm(norm_type, 1, keepdim=True)
+        scale = where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        return overwrite_(weight, looked_up * scale.to(weight.dtype), rows)
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of weight (V, D) for integer indices (...) -> (..., D). The padding_idx row gets
+    no gradient; with max_norm the rows looked up are first renormalised in place; with
+    scale_grad_by_freq each row's gradient is divided by its count in the batch. The
+    gradient is always dense here (sparse=True is accepted and gives the same values)."""
+    if not isinstance(input, Tensor):
+        input = as_tensor(input, device=weight.device)  # noqa: A001 - PyTorch's name
+    if input.dtype.kind not in "iu" or input.dtype.itemsize < 4:
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {input.type()} instead (while checking arguments for "
+            "embedding)"
+        )
+    padding_idx = _padding_index(padding_idx, weight.shape[0])
+    input = apply(nn_ops.CheckIndices, input, rows=weight.shape[0])  # noqa: A001
+    if max_norm is not None:
+        embedding_renorm_(weight, input, max_norm, norm_type)
+    return apply(
+        nn_ops.Embedding,
+        weight,
+        input,
+        padding_idx=padding_idx,
+        scale_grad_by_freq=bool(scale_grad_by_freq),
+    )
 
 
 __all__ = [
     "add_tanh",
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "dropout",
+    "dropout1d",
+    "dropout2d",
     "elu",
+    "embedding",
     "gelu",
     "gru_cell",
     "hardtanh",
     "huber_loss",
     "l1_loss",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "logsigmoid",
     "logsumexp",
     "lstm_cell",
     "mse_loss",
     "nll_loss",
+    "normalize",
     "one_hot",
     "pad",
     "relu",

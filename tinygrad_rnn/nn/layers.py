@@ -1,10 +1,9 @@
-"""Linear, Dropout and Embedding."""
+"""Linear, Identity, Flatten and Unflatten."""
 
 from __future__ import annotations
 
 import math
 
-from .. import functional as F
 from ..creation import zeros
 from ..random import Generator, numpy_generator
 from ..tensor import Tensor
@@ -57,45 +56,52 @@ class Linear(Module):
         )
 
 
-class Dropout(Module):
-    """Zero elements with probability p while training (scaling the rest by 1/(1-p))."""
+class Identity(Module):
+    """Returns its input; takes (and ignores) any arguments, as PyTorch's."""
 
-    def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None):
+    def __init__(self, *args, **kwargs):
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p, self.inplace = p, inplace
-        # None: the default generator at each call; a seed: one stream for this layer
-        self.generator = None if generator is None else numpy_generator(generator)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training, self.inplace, generator=self.generator)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
+        return input
 
 
-class Embedding(Module):
-    """A lookup table: integer indices (...) -> rows of weight (num_embeddings, dim), N(0, 1)."""
+class Flatten(Module):
+    """Flatten dims start_dim..end_dim into one: (N, *dims) -> (N, prod(dims)) by default."""
 
-    def __init__(
-        self, num_embeddings: int, embedding_dim: int, *, generator=None, dtype=None, device=None
-    ):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        weight = new_parameter(num_embeddings, embedding_dim, dtype=dtype, device=device)
-        self.weight = init.normal_(weight, generator=generator)
+        self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, input) -> Tensor:
-        data = input.array if isinstance(input, Tensor) else input
-        if getattr(data, "dtype", None) is None or data.dtype.kind not in "iu":
-            raise RuntimeError(
-                "Expected tensor for argument #1 'indices' to have one of the following scalar "
-                "types: Long, Int"
-            )
-        if data.size and (int(data.min()) < 0 or int(data.max()) >= self.num_embeddings):
-            raise IndexError("index out of range in self")
-        return self.weight[input]
+    def forward(self, input: Tensor) -> Tensor:
+        return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim `dim` into unflattened_size: (*, prod(sizes), *) -> (*, *sizes, *)."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        if not isinstance(dim, int):
+            raise TypeError("invalid argument type for dim parameter")
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(
+                "unflattened_size must be a tuple of ints, but found type "
+                f"{type(unflattened_size).__name__}"
+            )
+        for position, size in enumerate(unflattened_size):
+            if not isinstance(size, int):
+                raise TypeError(
+                    "unflattened_size must be tuple of ints, but found element of type "
+                    f"{type(size).__name__} at pos {position}"
+                )
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -7,7 +7,7 @@ import functools
 import warnings
 import weakref
 
-from ...autograd import Capture
+from ...autograd import replayable
 from ...tensor import Tensor
 from ..optimizer import Optimizer
 
@@ -18,25 +18,6 @@ EPOCH_DEPRECATION_WARNING = (
     "where available. Please open an issue if you are unable to replicate your use case: "
     "https://github.com/pytorch/pytorch/issues/new/choose."
 )
-
-
-def replayable_whole(method):
-    """Mark a scheduler's step as one that jit replays by calling it, including the steps of
-    the schedulers it drives (which are then not recorded again on their own)."""
-
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        recorder = Capture.recorder
-        if recorder is None:
-            return method(*args, **kwargs)
-        recorder.call(method, args, kwargs)
-        Capture.recorder = None
-        try:
-            return method(*args, **kwargs)
-        finally:
-            Capture.recorder = recorder
-
-    return wrapper
 
 
 def format_param(name: str, optimizer: Optimizer, param) -> list:
@@ -134,7 +115,7 @@ class LRScheduler:
         """The lrs for the epoch `last_epoch` (only meaningful inside `step`)."""
         raise NotImplementedError
 
-    @replayable_whole
+    @replayable
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or, deprecated, jump to `epoch` using the closed form)."""
         if self._step_count == 1:

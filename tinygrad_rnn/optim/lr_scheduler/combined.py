@@ -6,8 +6,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 
+from ...autograd import replayable
 from ..optimizer import Optimizer
-from .base import LRScheduler, group_values, replayable_whole, set_group_value
+from .base import LRScheduler, group_values, set_group_value
 from .plateau import ReduceLROnPlateau
 
 
@@ -88,7 +89,7 @@ class SequentialLR(_Composite):
         elif hasattr(scheduler, "last_epoch"):
             scheduler.last_epoch -= 1
 
-    @replayable_whole
+    @replayable
     def step(self) -> None:  # type: ignore[override]
         """Step the scheduler in charge of this epoch (restarting one at its milestone)."""
         self.last_epoch += 1
@@ -112,7 +113,7 @@ class ChainedScheduler(_Composite):
         self.optimizer = optimizer
         self._last_lr = group_values(schedulers[-1].optimizer, "lr")
 
-    @replayable_whole
+    @replayable
     def step(self) -> None:  # type: ignore[override]
         """Step each scheduler in turn."""
         for scheduler in self._schedulers:

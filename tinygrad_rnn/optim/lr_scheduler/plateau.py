@@ -6,12 +6,12 @@ import math
 import warnings
 from typing import SupportsFloat
 
+from ...autograd import replayable
 from ..optimizer import Optimizer
 from .base import (
     EPOCH_DEPRECATION_WARNING,
     LRScheduler,
     group_values,
-    replayable_whole,
     set_group_value,
 )
 
@@ -59,7 +59,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    @replayable_whole
+    @replayable
     def step(self, metrics: SupportsFloat, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record this epoch's metric; reduce the lrs if it has stopped improving."""
         current = float(metrics)

@@ -1,0 +1,5 @@
+"""torch.nn.modules.linear's path."""
+
+from ..layers import Identity, Linear
+
+__all__ = ["Identity", "Linear"]

@@ -1,0 +1,5 @@
+"""torch.nn.modules.normalization's path."""
+
+from ..normalization import LayerNorm
+
+__all__ = ["LayerNorm"]

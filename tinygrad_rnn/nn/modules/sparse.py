@@ -1,0 +1,5 @@
+"""torch.nn.modules.sparse's path."""
+
+from ..embedding import Embedding
+
+__all__ = ["Embedding"]
