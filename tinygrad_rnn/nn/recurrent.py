@@ -368,15 +368,14 @@ def _check_projection(proj_size, hidden_size: int, kind: str) -> None:
         raise ValueError("proj_size has to be smaller than hidden_size")
 
 
-class RNN(_Layer):
-    """A stack of tanh (or relu) RNN layers unrolled over time, as torch.nn.RNN."""
+class _Unprojected(_Layer):
+    """PyTorch's signature of RNN and GRU: no proj_size (only LSTM has projections)."""
 
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
-        nonlinearity: str = "tanh",
         bias: bool = True,
         batch_first: bool = False,
         dropout: float = 0.0,
@@ -398,8 +397,24 @@ class RNN(_Layer):
             0,
             device,
             dtype,
-            nonlinearity=nonlinearity,
             **kwargs,
+        )
+
+
+class RNN(_Unprojected):
+    """A stack of tanh (or relu) RNN layers unrolled over time, as torch.nn.RNN."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        *args,
+        **kwargs,
+    ):
+        super().__init__(
+            input_size, hidden_size, num_layers, *args, nonlinearity=nonlinearity, **kwargs
         )
 
 
@@ -409,36 +424,7 @@ class LSTM(_Layer):
     kind, gates = "LSTM", 4
 
 
-class GRU(_Layer):
+class GRU(_Unprojected):
     """A stack of GRU layers unrolled over time, as torch.nn.GRU."""
 
     kind, gates = "GRU", 3
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device=None,
-        dtype=None,
-        **kwargs,
-    ):
-        if "proj_size" in kwargs:
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            0,
-            device,
-            dtype,
-            **kwargs,
-        )
