@@ -1,9 +1,10 @@
 """Tensor: an array, its gradient and the Function that made it; methods build the graph.
 
 The class is assembled from method families, each in its own module: arithmetic and
-elementwise math (tensor_math), reductions and sorting (tensor_reduce), shapes, indexing and
-joins (tensor_shape), and in-place operations (tensor_inplace). This module holds what every
-tensor is: its storage, dtype, device, autograd state and conversions.
+elementwise math (tensor_math), comparisons and logic (tensor_compare), reductions and
+sorting (tensor_reduce), shapes and joins (tensor_shape), indexing (tensor_index),
+conversions (tensor_convert) and in-place operations (tensor_inplace). This module holds what
+every tensor is: its storage, dtype, device and autograd state.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import numpy as np
 from . import autograd, dispatch, hooks, ops
 from .autograd import AccumulateGrad, refuse_in_capture
 from .backend import check_device, to_device, xp_for
-from .dtypes import DTYPES, check_dtype, get_default_dtype, is_floating
+from .dtypes import DTYPES, get_default_dtype, is_floating
+from .tensor_compare import CompareMethods
+from .tensor_convert import ConvertMethods
+from .tensor_index import IndexMethods
 from .tensor_inplace import InplaceMethods
 from .tensor_math import MathMethods
 from .tensor_reduce import ReductionMethods
@@ -36,7 +40,15 @@ class Size(tuple):
         return f"Size({list(self)})"
 
 
-class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
+class Tensor(
+    MathMethods,
+    CompareMethods,
+    ReductionMethods,
+    ShapeMethods,
+    IndexMethods,
+    ConvertMethods,
+    InplaceMethods,
+):
     """An n-dimensional array on "cpu" (NumPy) or "cuda" (CuPy) that can record gradients.
 
     `Tensor(*sizes)` and `Tensor(data)` are PyTorch's legacy constructor: a zero-filled
@@ -246,136 +258,6 @@ class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
             (type(self), to_device(self.array, "cpu"), self.device, self.requires_grad),
         )
 
-    # ------------------------------------------------------------ conversions
-
-    def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The values as a NumPy array (shared, not copied, on the CPU)."""
-        refuse_in_capture("reading a tensor's values (numpy())")
-        if self.requires_grad and not force:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
-                "instead."
-            )
-        if self.device != "cpu" and not force:
-            raise TypeError(
-                "can't convert cuda device type tensor to numpy. Use Tensor.cpu() to copy the "
-                "tensor to host memory first."
-            )
-        return to_device(self.array, "cpu")
-
-    def __array__(self, dtype=None, copy=None):
-        """np.asarray(tensor) works (on the CPU copy of the values)."""
-        array = self.numpy(force=True)
-        return array if dtype is None else array.astype(dtype)
-
-    def tolist(self):
-        """Nested Python lists of the values (a number for a 0-d tensor)."""
-        refuse_in_capture("reading a tensor's values (tolist())")
-        return to_device(self.array, "cpu").tolist()
-
-    def item(self):
-        """The value of a one-element tensor as a Python number."""
-        refuse_in_capture("reading a tensor's value (item())")
-        if self.array.size != 1:
-            raise RuntimeError(
-                f"a Tensor with {self.array.size} elements cannot be converted to Scalar"
-            )
-        return self.array.item()
-
-    def to(self, *args, **kwargs) -> Tensor:
-        """This tensor on another device and/or with another dtype (differentiable; self when
-        nothing changes): to(device), to(dtype), to(device, dtype), to(other_tensor)."""
-        device, dtype, copy_ = _to_arguments(args, kwargs)
-        out = self
-        if device is not None and device != self.device:
-            xp_for(device)  # a missing CuPy is reported before any work
-            out = dispatch.apply(ops.ToDevice, self, device=device)
-        if dtype is not None and dtype != out.dtype:
-            out = dispatch.apply(ops.Cast, out, dtype=dtype)
-        if copy_ and out is self:
-            out = self.clone()
-        return out
-
-    def cpu(self) -> Tensor:
-        """This tensor on the CPU (self if already there)."""
-        return self.to("cpu")
-
-    def cuda(self, device=None) -> Tensor:
-        """This tensor on the GPU (self if already there)."""
-        return self.to("cuda" if device is None else f"cuda:{device}")
-
-    def type(self, dtype=None):
-        """The type name ('torch.FloatTensor'), or this tensor cast to `dtype`."""
-        if dtype is None:
-            return f"torch.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
-        if isinstance(dtype, str):
-            names = {v: k for k, v in _TYPE_NAMES.items()}
-            dtype = names[dtype.rsplit(".", 1)[-1]]
-        return self.to(dtype)
-
-    def type_as(self, other: Tensor) -> Tensor:
-        return self.to(other.dtype)
-
-    def float(self) -> Tensor:
-        """As float32 (differentiable)."""
-        return self.to(np.float32)
-
-    def double(self) -> Tensor:
-        """As float64 (differentiable)."""
-        return self.to(np.float64)
-
-    def half(self) -> Tensor:
-        return self.to(np.float16)
-
-    def long(self) -> Tensor:
-        return self.to(np.int64)
-
-    def int(self) -> Tensor:
-        return self.to(np.int32)
-
-    def short(self) -> Tensor:
-        return self.to(np.int16)
-
-    def char(self) -> Tensor:
-        return self.to(np.int8)
-
-    def byte(self) -> Tensor:
-        return self.to(np.uint8)
-
-    def bool(self) -> Tensor:
-        return self.to(np.bool_)
-
-    def clone(self) -> Tensor:
-        """A copy with its own memory; gradients flow back to this tensor."""
-        return dispatch.apply(ops.Clone, self)
-
-    def contiguous(self) -> Tensor:
-        """Self if its memory is in row-major order, else a row-major copy."""
-        return self if self.array.flags.c_contiguous else self.clone()
-
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False) -> Tensor:
-        """A copy of `data`, with this tensor's dtype (unless data has one) and device."""
-        dtype = self.dtype if dtype is None and not hasattr(data, "dtype") else dtype
-        device = check_device(device or self.device)
-        array = to_device(dispatch.array_of(data, dtype), device).copy()
-        return dispatch.leaf(array, device, requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-        """A tensor of `size` filled with `fill_value`, with this tensor's dtype and device."""
-        device = check_device(device or self.device)
-        dtype = self.dtype if dtype is None else check_dtype(dtype)
-        array = xp_for(device).full(_sizes((size,)), fill_value, dtype=dtype)
-        return dispatch.leaf(array, device, requires_grad)
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
-        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
-        return self.new_full(_sizes(size), 1, dtype, device, requires_grad)
-
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
-        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
-
     # ------------------------------------------------------------ autograd
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
@@ -491,46 +373,8 @@ class Tensor(MathMethods, ReductionMethods, ShapeMethods, InplaceMethods):
 dispatch.TENSOR = Tensor
 dispatch.TENSOR_TYPES.add(Tensor)
 
-_TYPE_NAMES = {
-    "float32": "FloatTensor",
-    "float64": "DoubleTensor",
-    "float16": "HalfTensor",
-    "int64": "LongTensor",
-    "int32": "IntTensor",
-    "int16": "ShortTensor",
-    "int8": "CharTensor",
-    "uint8": "ByteTensor",
-    "bool": "BoolTensor",
-}
-
 
 def _rebuild(cls, array, device, requires_grad):
     tensor = cls.__new__(cls)
     tensor._set(to_device(array, device), device, requires_grad)
     return tensor
-
-
-def _sizes(size: tuple) -> tuple:
-    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-
-
-def _to_arguments(args, kwargs) -> tuple:
-    """(device, dtype, copy) from Tensor.to's forms."""
-    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    copy_ = kwargs.pop("copy", False)
-    kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for arg in args:
-        if isinstance(arg, Tensor):
-            device, dtype = arg.device, arg.dtype
-        elif isinstance(arg, str) or type(arg).__name__ == "device":
-            device = arg
-        elif isinstance(arg, bool):
-            continue  # non_blocking or copy given positionally
-        elif arg is not None:
-            dtype = arg
-    device = None if device is None else check_device(device)
-    dtype = None if dtype is None else check_dtype(dtype)
-    return device, dtype, copy_

@@ -9,10 +9,10 @@ PyTorch's formulas, which the differential tests compare against.
 reads its result), so that modifying one of them in place before backward is caught.
 """
 
+from .activation import AddTanh, Erf, Relu, Sigmoid, Softplus, Tanh, sigmoid
 from .elementwise import (
     Abs,
     Add,
-    AddTanh,
     Cast,
     CheckLabels,
     Clip,
@@ -21,7 +21,6 @@ from .elementwise import (
     Cos,
     Detach,
     Div,
-    Erf,
     Exp,
     Log,
     Log1p,
@@ -33,18 +32,13 @@ from .elementwise import (
     Neg,
     Pow,
     Reciprocal,
-    Relu,
     Remainder,
-    Sigmoid,
     Sin,
-    Softplus,
     Sqrt,
     Sub,
-    Tanh,
     ToDevice,
     Where,
     ZeroGrad,
-    sigmoid,
 )
 from .reduce import (
     Amax,
