@@ -14,7 +14,7 @@ pytestmark = pytest.mark.gpu
 def _run(case, arrays, kwargs, device):
     inputs = [tg.tensor(a, requires_grad=True, device=device) for a in arrays]
     kwargs = {
-        k: tg.tensor(v, device=device).data if isinstance(v, np.ndarray) else v
+        k: tg.tensor(v, device=device) if isinstance(v, np.ndarray) else v
         for k, v in kwargs.items()
     }
     out = case.op(*inputs, **kwargs)
@@ -36,7 +36,7 @@ def test_op_matches_cpu_in_float64(case, data):
 def test_tensor_moves_between_devices_with_its_gradient():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     y = x.to("cuda")
-    assert y.device == "cuda" and type(y.data).__module__.startswith("cupy")
+    assert y.device == "cuda" and type(y.array).__module__.startswith("cupy")
     (y * y).sum().backward()
     np.testing.assert_allclose(x.grad.detach().cpu().numpy(), [2.0, 4.0])
     assert x.grad.device == "cpu"
@@ -48,7 +48,7 @@ def test_mixing_devices_is_refused():
 
 
 def test_labels_out_of_range_are_refused_on_the_gpu():
-    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+    with pytest.raises(IndexError, match="Target 5 is out of bounds"):
         tg.F.cross_entropy(tg.ones(2, 3, device="cuda"), tg.tensor([0, 5], device="cuda"))
 
 
