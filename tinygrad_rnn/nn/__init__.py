@@ -34,7 +34,7 @@ from .module import Module
 from .normalization import BatchNorm1d, LayerNorm
 from .parameter import Parameter
 from .parameter_containers import ParameterDict, ParameterList
-from .recurrent import GRU, LSTM, RNN
+from .recurrent import GRU, LSTM, RNN, RNNBase, RNNCellBase
 
 __all__ = [
     "ELU",
@@ -42,6 +42,8 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "RNNBase",
+    "RNNCellBase",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",

@@ -131,7 +131,9 @@ class _Recurrent(Module):
 # ---------------------------------------------------------------- cells: one step
 
 
-class _Cell(_Recurrent):
+class RNNCellBase(_Recurrent):
+    """The base of RNNCell, LSTMCell and GRUCell, as torch.nn.RNNCellBase (for isinstance)."""
+
     def __init__(
         self,
         input_size: int,
@@ -210,17 +212,17 @@ class _Cell(_Recurrent):
         return f"{self.input_size}, {self.hidden_size}{bias}{extra}"
 
 
-class RNNCell(_Cell):
+class RNNCell(RNNCellBase):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu), as torch.nn.RNNCell."""
 
 
-class LSTMCell(_Cell):
+class LSTMCell(RNNCellBase):
     """One LSTM step; forward(x, (h, c)) returns (h', c'), as torch.nn.LSTMCell."""
 
     kind, gates = "LSTM", 4
 
 
-class GRUCell(_Cell):
+class GRUCell(RNNCellBase):
     """One GRU step; forward(x, h) returns h', as torch.nn.GRUCell."""
 
     kind, gates = "GRU", 3

@@ -22,7 +22,16 @@ from ..creation import zeros
 from ..random import Generator, numpy_generator
 from ..tensor import Tensor
 from ..tensor_shape import cat, stack
-from .cells import GRUCell, LSTMCell, RNNCell, _Recurrent, gru_step, lstm_step, rnn_step
+from .cells import (
+    GRUCell,
+    LSTMCell,
+    RNNCell,
+    RNNCellBase,
+    _Recurrent,
+    gru_step,
+    lstm_step,
+    rnn_step,
+)
 from .utils import detach_state
 from .utils.rnn import PackedSequence
 
@@ -32,14 +41,19 @@ __all__ = [
     "RNN",
     "GRUCell",
     "LSTMCell",
+    "RNNBase",
     "RNNCell",
+    "RNNCellBase",
     "gru_step",
     "lstm_step",
     "rnn_step",
 ]
 
 
-class _Layer(_Recurrent):
+class RNNBase(_Recurrent):
+    """The base of RNN, LSTM and GRU, as torch.nn.RNNBase for isinstance; its constructor takes
+    the layer's own arguments (PyTorch's takes a `mode` string first)."""
+
     def __init__(
         self,
         input_size: int,
@@ -368,7 +382,7 @@ def _check_projection(proj_size, hidden_size: int, kind: str) -> None:
         raise ValueError("proj_size has to be smaller than hidden_size")
 
 
-class _Unprojected(_Layer):
+class _Unprojected(RNNBase):
     """PyTorch's signature of RNN and GRU: no proj_size (only LSTM has projections)."""
 
     def __init__(
@@ -418,7 +432,7 @@ class RNN(_Unprojected):
         )
 
 
-class LSTM(_Layer):
+class LSTM(RNNBase):
     """A stack of LSTM layers unrolled over time, as torch.nn.LSTM (proj_size included)."""
 
     kind, gates = "LSTM", 4

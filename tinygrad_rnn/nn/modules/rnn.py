@@ -1,5 +1,5 @@
 """torch.nn.modules.rnn's path."""
 
-from ..recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from ..recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 
-__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
+__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
