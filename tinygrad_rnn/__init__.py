@@ -11,7 +11,6 @@ from . import (
     backends,
     cuda,
     functional,
-    module_paths,
     nn,
     optim,
     random,
@@ -104,5 +103,3 @@ bool_ = bool
 dtype = DType
 
 __version__ = "0.1.0"
-
-module_paths.install()  # tinygrad_rnn.nn.modules.rnn.LSTM and PyTorch's other class paths

@@ -1,7 +1,7 @@
 """`torch` and its submodules resolved to tinygrad_rnn: a meta-path finder and the table of
 which module answers for which PyTorch path.
 
-Every `torch...` module a program imports is a view (tinygrad_rnn.module_paths.view) of the
+Every `torch...` module a program imports is a view (tinygrad_rnn.run.views.view) of the
 module that holds the names here, so `torch.nn.LSTM is tinygrad_rnn.nn.LSTM`; a view is a
 package as far as imports go, so `import torch.cuda.amp` works whatever file answers for
 `torch.cuda`. A name the module does not have is a placeholder when the table knows it as a
@@ -19,9 +19,24 @@ import sys
 import types
 
 from .. import unsupported
-from ..module_paths import SUBMODULES, view
 from ..unsupported import UnsupportedAttributeError, UnsupportedModuleError, placeholder
 from . import torch_version
+from .views import view
+
+# torch.nn.modules' submodules that programs name
+SUBMODULES = (
+    "activation",
+    "batchnorm",
+    "container",
+    "dropout",
+    "flatten",
+    "linear",
+    "loss",
+    "module",
+    "normalization",
+    "rnn",
+    "sparse",
+)
 
 MODULES = {
     "torch": "tinygrad_rnn",
