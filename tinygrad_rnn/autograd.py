@@ -14,8 +14,7 @@ from __future__ import annotations
 import functools
 import weakref
 
-from .backend import get_array_module, matmul, sum_to
-from .fused import stack
+from .backend import get_array_module, matmul, stack, sum_to
 
 
 class Function:

@@ -7,8 +7,14 @@ import math
 import numpy as np
 
 from ..autograd import Function, ProductGrad
-from ..backend import batches_products, device_of, get_array_module, matmul, to_device
-from ..fused import kernel
+from ..backend import (
+    batches_products,
+    device_of,
+    get_array_module,
+    kernel,
+    matmul,
+    to_device,
+)
 
 # ---------------------------------------------------------------- two inputs
 

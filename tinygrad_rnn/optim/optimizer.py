@@ -7,9 +7,8 @@ import warnings
 from collections.abc import Iterable
 
 from ..autograd import replayable
-from ..backend import get_array_module, to_device
+from ..backend import get_array_module, kernel, to_device
 from ..dispatch import bump_version
-from ..fused import kernel
 from ..grad_mode import enable_grad
 from ..tensor import Tensor
 

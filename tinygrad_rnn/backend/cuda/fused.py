@@ -1,10 +1,10 @@
 """Fused elementwise kernels for CuPy arrays: one GPU launch where the generic code makes several.
 
-An op or optimizer asks `kernel(name, *arrays)` and gets a CuPy ElementwiseKernel, or None when
-the arrays are NumPy's, differ in dtype, or fused kernels are switched off; on None it runs its
-generic array code, which stays the reference the kernels are tested against. On a GPU, each
-small elementwise op costs ~10 µs of host time to launch, so an RNN step is launch-bound and
-fusing pays; on the CPU the generic code is already one pass per op.
+An op or optimizer asks the backend's `kernel(name, *arrays)` and gets a CuPy ElementwiseKernel,
+or None when the arrays are NumPy's, differ in dtype, or fused kernels are switched off; on None
+it runs its generic array code, which stays the reference the kernels are tested against. On a
+GPU, each small elementwise op costs ~10 µs of host time to launch, so an RNN step is
+launch-bound and fusing pays; on the CPU the generic code is already one pass per op.
 """
 
 from __future__ import annotations

@@ -1,40 +1,17 @@
-"""Capture and replay: `step = tinygrad_rnn.jit(fn)` records what fn does once, then replays it.
+"""Capture: the recorder that writes down one run of a function, and the plain replay of a record.
 
-The first call with a given input signature (the shapes, dtypes and devices of the tensor
-arguments, the values of the other arguments, and whether grad mode is on) runs fn eagerly
-while a recorder writes down, in order, every op it runs (with where its inputs come from),
-the plan of every backward pass (which node's gradient goes where, already in topological
-order), and every call marked replayable (an optimizer's step and zero_grad, a scheduler's
-step). Later calls with that signature replay the record on the new inputs: the same array
-math, without building tensors, graphs or topological orders again.
-
-The rules, so that a replay never silently differs from running fn:
-- a new signature is captured anew (each signature keeps its own record);
-- fn must not read tensor values on the host (item(), numpy(), `if tensor:`), draw random
-  numbers (randn, dropout), retain intermediate gradients, or pass an explicit gradient to
-  backward: any of these raises JitError during the capture;
-- only tensor ops and replayable calls are replayed; other Python side effects of fn (printing,
-  appending to a list) happen once, at capture, and Python state that fn reads (a module's
-  `training` flag, a learning rate in a closure) is frozen: call `reset()` after changing it;
-- tensors fn reaches without taking them as arguments (a module's parameters, constants made
-  inside fn) are read afresh at every replay, so in-place updates are seen;
-- the outputs of a replay carry no graph.
-
-On "cuda", replays from the second on launch the record as CUDA graphs (see cuda_graph.py
-for what that adds to these rules).
+While `tinygrad_rnn.jit` captures, the engine reports to the recorder every op it runs (with
+where its inputs come from), the plan of every backward pass (which node's gradient goes where,
+in topological order) and every call marked replayable (an optimizer's step and zero_grad).
 """
 
 from __future__ import annotations
 
-import functools
-import warnings
-
 import numpy as np
 
-from .autograd import AccumulateGrad, Capture, JitError, ProductGrad, accumulate
-from .dispatch import TENSOR_TYPES as _TENSOR_TYPES
-from .grad_mode import GradMode
-from .tensor import Tensor
+from ..autograd import AccumulateGrad, JitError, ProductGrad, accumulate
+from ..dispatch import TENSOR_TYPES as _TENSOR_TYPES
+from ..tensor import Tensor
 
 SLOT, EXTERNAL, CONSTANT, GRAD = 0, 1, 2, 3
 
@@ -145,7 +122,7 @@ class Recorder:
     def finish(self, output) -> None:
         """Drop dead ops, plan when each array may be freed, forget capture-time objects."""
         kept = set()
-        _output_slots(output, kept)
+        output_slots(output, kept)
         self._drop_dead_ops(set(kept))
         last_use = {}
         for event in self.events:
@@ -246,18 +223,18 @@ def _run_plan(plan: _Plan, functions: list, deposit=None) -> None:
             functions[index] = None
 
 
-# ---------------------------------------------------------------- the public wrapper
+# ---------------------------------------------------------------- signatures and outputs
 
 
-def _flatten(value, tensors: list):
+def flatten(value, tensors: list):
     """A hashable description of `value` with every tensor replaced by its position."""
     if isinstance(value, Tensor):
         tensors.append(value)
         return ("tensor", value.shape, value.dtype.name, value.device, value.requires_grad)
     if isinstance(value, (list, tuple)):
-        return (type(value).__name__, tuple(_flatten(v, tensors) for v in value))
+        return (type(value).__name__, tuple(flatten(v, tensors) for v in value))
     if isinstance(value, dict):
-        return ("dict", tuple((k, _flatten(v, tensors)) for k, v in value.items()))
+        return ("dict", tuple((k, flatten(v, tensors)) for k, v in value.items()))
     try:
         hash(value)
     except TypeError:
@@ -268,27 +245,27 @@ def _flatten(value, tensors: list):
     return ("value", value)
 
 
-def _describe_output(value, recorder: Recorder):
+def describe_output(value, recorder: Recorder):
     if isinstance(value, Tensor):
         leaf = recorder.grad_owner(value)
         return (GRAD, leaf) if leaf is not None else recorder.source(value)
     if isinstance(value, (list, tuple)):
-        return (type(value), [_describe_output(v, recorder) for v in value])
+        return (type(value), [describe_output(v, recorder) for v in value])
     if isinstance(value, dict):
-        return (dict, {k: _describe_output(v, recorder) for k, v in value.items()})
+        return (dict, {k: describe_output(v, recorder) for k, v in value.items()})
     return CONSTANT, value
 
 
-def _output_slots(description, slots: set) -> None:
+def output_slots(description, slots: set) -> None:
     kind, payload = description
     if kind == SLOT:
         slots.add(payload)
     elif isinstance(kind, type):  # a container: its payload is a dict or a list
         for value in payload.values() if kind is dict else payload:
-            _output_slots(value, slots)
+            output_slots(value, slots)
 
 
-def _rebuild_output(description, values: list, devices: list):
+def rebuild_output(description, values: list, devices: list):
     kind, payload = description
     if kind == SLOT:
         return Tensor._make(values[payload], devices[payload], False, None)
@@ -299,99 +276,6 @@ def _rebuild_output(description, values: list, devices: list):
     if kind == CONSTANT:
         return payload
     if kind is dict:
-        return {k: _rebuild_output(v, values, devices) for k, v in payload.items()}
-    items = [_rebuild_output(v, values, devices) for v in payload]
+        return {k: rebuild_output(v, values, devices) for k, v in payload.items()}
+    items = [rebuild_output(v, values, devices) for v in payload]
     return kind(*items) if hasattr(kind, "_fields") else kind(items)  # namedtuples too
-
-
-class _Record:
-    """One captured signature: its recorder, how to rebuild fn's output, and its CUDA graphs."""
-
-    __slots__ = ("graph", "graph_error", "output", "recorder", "replays")
-
-    def __init__(self, recorder: Recorder, output):
-        self.recorder, self.output, self.replays = recorder, output, 0
-        self.graph = None
-        self.graph_error = None if "cuda" in recorder.devices else "not on a CUDA device"
-
-
-class Jitted:
-    """fn, captured once per input signature and replayed after that (see the module docs)."""
-
-    def __init__(self, fn, cuda_graphs: bool = True):
-        self.fn = fn
-        self.cuda_graphs = cuda_graphs
-        self.records: dict = {}
-        functools.update_wrapper(self, fn)
-
-    def __call__(self, *args, **kwargs):
-        tensors: list[Tensor] = []
-        key = (_flatten(args, tensors), _flatten(kwargs, tensors), GradMode.enabled)
-        record = self.records.get(key)
-        if record is not None:
-            values = self._replay(record, tensors)
-            return _rebuild_output(record.output, values, record.recorder.devices)
-        if Capture.recorder is not None:
-            raise JitError("a jitted function cannot be captured inside another one")
-        recorder = Recorder(tensors)
-        Capture.recorder = recorder
-        try:
-            result = self.fn(*args, **kwargs)
-        finally:
-            Capture.recorder = None
-        output = _describe_output(result, recorder)
-        recorder.finish(output)
-        self.records[key] = _Record(recorder, output)
-        return result
-
-    def _replay(self, record: _Record, tensors: list) -> list:
-        """A plain replay, or on "cuda" (from the second replay on, once every kernel has been
-        compiled and loaded) a launch of the record's CUDA graphs; see cuda_graph.py."""
-        record.replays += 1
-        if record.graph is not None and record.graph.stale():
-            record.graph = None  # a tensor it reads has a new array: capture anew
-        wanted = self.cuda_graphs and record.graph_error is None
-        if record.graph is None and wanted and record.replays > 1:
-            from .cuda_graph import CaptureError, GraphReplay
-
-            outputs: set = set()
-            _output_slots(record.output, outputs)
-            try:
-                record.graph = GraphReplay(record.recorder, tensors, outputs)
-            except CaptureError as error:
-                record.graph_error = str(error)
-                warnings.warn(
-                    f"jit replays {getattr(self.fn, '__name__', 'fn')} without CUDA graphs: "
-                    f"{error}",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-        if record.graph is not None:
-            return record.graph.run(tensors)
-        return record.recorder.replay(tensors)
-
-    @property
-    def captures(self) -> int:
-        """How many input signatures have been captured."""
-        return len(self.records)
-
-    @property
-    def graphed(self) -> int:
-        """How many captured signatures replay as CUDA graphs."""
-        return sum(record.graph is not None for record in self.records.values())
-
-    def reset(self) -> None:
-        """Forget every capture: call it after changing Python state that fn reads (say,
-        switching a model between train() and eval()), so the next call captures anew."""
-        self.records.clear()
-
-
-def jit(fn=None, *, cuda_graphs: bool = True):
-    """Capture `fn` (tensors in, tensors out) on its first call, replay it on the next ones.
-
-    On "cuda", replays run as CUDA graphs unless `cuda_graphs=False` (see cuda_graph.py).
-    Usable as `@jit` or `@jit(cuda_graphs=False)`.
-    """
-    if fn is None:
-        return functools.partial(jit, cuda_graphs=cuda_graphs)
-    return Jitted(fn, cuda_graphs)

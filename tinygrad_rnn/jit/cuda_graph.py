@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 
-from .autograd import JitError
-from .jit import EXTERNAL, SLOT, _Op, run_event
+from ..autograd import JitError
+from .record import EXTERNAL, SLOT, _Op, run_event
 
 
 class CaptureError(Exception):
