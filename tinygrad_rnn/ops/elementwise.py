@@ -7,14 +7,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, ProductGrad
-from ..backend import (
-    batches_products,
-    device_of,
-    get_array_module,
-    kernel,
-    matmul,
-    to_device,
-)
+from ..backend import device_of, get_array_module, kernel, matmul, to_device
 
 # ---------------------------------------------------------------- two inputs
 
@@ -164,7 +157,7 @@ class MatMul(Function):
             grad_a = matmul(grad, b.T) if need_a else None
             if not need_b:
                 return grad_a, None
-            return grad_a, ProductGrad(a.T, grad) if batches_products(grad) else matmul(a.T, grad)
+            return grad_a, ProductGrad(a.T, grad)  # summed over time steps at once
         xp = get_array_module(grad)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
