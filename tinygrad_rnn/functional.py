@@ -195,8 +195,19 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 1 if input.ndim >= 2 else 0
-    log_probs = input.log_softmax(class_dim)
     target_is_probs = isinstance(target, Tensor) and target.dtype.kind == "f"
+    if (
+        input.ndim == 2
+        and input.dtype.kind == "f"
+        and weight is None
+        and not label_smoothing
+        and not target_is_probs
+        and reduction in ("mean", "sum", "none")
+    ):  # the common case as one op: softmax minus one-hot in a single backward pass
+        target = _targets(target, input)
+        checked = apply(ops.CheckLabels, target, classes=input.shape[1], ignore=ignore_index)
+        return apply(ops.CrossEntropy, input, checked, ignore=ignore_index, reduction=reduction)
+    log_probs = input.log_softmax(class_dim)
     if target_is_probs:
         return _soft_cross_entropy(log_probs, target, weight, reduction, label_smoothing, class_dim)
     loss = nll_loss(log_probs, target, weight, ignore_index=ignore_index, reduction=reduction)
