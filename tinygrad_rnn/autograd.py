@@ -275,8 +275,9 @@ def backward(root, grad, retain_graph: bool = False) -> None:
     """
     order = topological_order(root)
     position = {id(node): i for i, node in enumerate(order)}
-    if Capture.recorder is not None:
-        Capture.recorder.backward(order, position, grad, retain_graph)
+    recorder = Capture.recorder
+    if recorder is not None:
+        recorder.backward(order, position, grad, retain_graph)
     grads, owned = [None] * len(order), [False] * len(order)
     grads[-1] = grad
     for i in range(len(order) - 1, -1, -1):
@@ -296,7 +297,10 @@ def backward(root, grad, retain_graph: bool = False) -> None:
             continue
         if node.versions:
             check_versions(node)
-        for parent, parent_grad in zip(node.parents, node.backward(grad)):
+        results = node.backward(grad)
+        if recorder is not None:
+            recorder.returned(node, results)
+        for parent, parent_grad in zip(node.parents, results):
             if parent is not None and parent_grad is not None:
                 accumulate(
                     grads,

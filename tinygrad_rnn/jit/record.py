@@ -1,62 +1,106 @@
-"""Capture: the recorder that writes down one run of a function, and the plain replay of a record.
+"""Capture: the recorder that writes down one run of a function as data.
 
 While `tinygrad_rnn.jit` captures, the engine reports to the recorder every op it runs (with
-where its inputs come from), the plan of every backward pass (which node's gradient goes where,
-in topological order) and every call marked replayable (an optimizer's step and zero_grad).
+where its inputs come from and the layout of what it made), the plan of every backward pass
+(which node's gradient goes where, in topological order, and what kind of gradient each node's
+backward returned) and every call marked replayable (an optimizer's step and zero_grad). The
+compiler (program.py) turns that record into a program.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..autograd import AccumulateGrad, JitError, ProductGrad, accumulate
-from ..dispatch import TENSOR_TYPES as _TENSOR_TYPES
+from ..autograd import AccumulateGrad, JitError, PartialGrad, ProductGrad
+from ..dispatch import TENSOR_TYPES
 from ..tensor import Tensor
 
 SLOT, EXTERNAL, CONSTANT, GRAD = 0, 1, 2, 3
 
 
-class _Op:
-    __slots__ = ("cls", "index", "kwargs", "needs", "out", "release", "sources")
+def layout(array) -> tuple:
+    """(shape, dtype, C-contiguous): what the compiler needs to know of an array."""
+    return array.shape, array.dtype, bool(array.flags.c_contiguous)
 
-    def __init__(self, cls, sources, kwargs, out, index, needs):
+
+def is_view_of(data, source) -> bool:
+    """Whether `data` shares `source`'s memory the way a view op's result does (the test that
+    dispatch uses to link views)."""
+    owner = getattr(source, "base", None)
+    base = getattr(data, "base", None)
+    return data is source or base is source or (owner is not None and base is owner)
+
+
+class RecordedOp:
+    """One op as it ran: its Function class, where each input came from ((SLOT, slot),
+    (EXTERNAL, tensor) or (CONSTANT, value)), its keyword arguments, the slot of its result,
+    which inputs needed a gradient (None outside the graph) and whether the result was a
+    view of the first input."""
+
+    __slots__ = ("cls", "index", "kwargs", "needs", "out", "sources", "view")
+
+    def __init__(self, cls, sources, kwargs, out, index, needs, view):
         self.cls, self.sources, self.kwargs = cls, sources, kwargs
-        self.out, self.index, self.needs = out, index, needs
-        self.release = ()  # slots no later op reads: dropped once this op has run
+        self.out, self.index, self.needs, self.view = out, index, needs, view
 
 
-class _Plan:
-    """One backward pass, as the engine walks it: `steps` in reverse topological order, each
-    (position, op index, None, parents) for an op or (position, None, leaf tensor, None) for
-    a leaf, where parents holds (position, shape, dtype) or None per input."""
+class RecordedBackward:
+    """One backward pass, as the engine walked it: `steps` in walk order, each (position, op
+    index, None, parents) for an op or (position, None, leaf, None) for a leaf (a tensor, or
+    the position of the argument it is: each call's own), where parents holds (position,
+    shape, dtype) or None per input; `returned[op index]` what that op's backward returned
+    per input: None, ("array", layout), ("partial", basic) or ("product",)."""
 
-    __slots__ = ("retain", "root_grad", "size", "steps")
+    __slots__ = ("retain", "returned", "root_grad", "size", "steps")
 
     def __init__(self, root_grad, steps, size, retain):
         self.root_grad, self.steps, self.size, self.retain = root_grad, steps, size, retain
+        self.returned: dict[int, list] = {}
+
+
+class RecordedCall:
+    """A replayable call (an optimizer's step, zero_grad), run live in every replay."""
+
+    __slots__ = ("args", "kwargs", "method")
+
+    def __init__(self, method, args, kwargs):
+        self.method, self.args, self.kwargs = method, args, kwargs
+
+
+def _returned(result):
+    if result is None:
+        return None
+    if type(result) is PartialGrad:
+        return ("partial", result.basic)
+    if type(result) is ProductGrad:
+        return ("product",)
+    return ("array", layout(result))
 
 
 class Recorder:
-    """Writes down one run of fn; `replay` runs the record again on new arguments."""
+    """Writes down one run of fn: `events` in order, and the layout of every slot (a tensor
+    fn received or an op made)."""
 
     def __init__(self, arguments: list[Tensor]):
         self.events: list = []
         self.slots: dict[int, int] = {}
         self.devices: list[str] = []
+        self.layouts: list[tuple] = []
         self.node_keys: dict[int, int] = {}
         self.leaf_keys: dict[int, int] = {}
         self.keep: list = []  # everything whose id() is a key, kept alive while recording
         self.ops = 0
         self.arguments = [self._new_slot(t) for t in arguments]
+        self.argument_positions = {id(t): k for k, t in enumerate(arguments)}
+        self.backwards: list[RecordedBackward] = []
 
     def _new_slot(self, tensor: Tensor) -> int:
         self.keep.append(tensor)
         self.slots[id(tensor)] = len(self.devices)
         self.devices.append(tensor.device)
+        self.layouts.append(layout(tensor.array))
         return len(self.devices) - 1
 
     def source(self, x):
-        if type(x) in _TENSOR_TYPES:
+        if type(x) in TENSOR_TYPES:
             slot = self.slots.get(id(x))
             if slot is not None:
                 return SLOT, slot
@@ -72,9 +116,12 @@ class Recorder:
         if node is not None:
             self.keep.append(node)
             self.node_keys[id(node)] = self.ops
-            needs = node.needs_input_grad
+            needs = list(node.needs_input_grad)
         sources = [self.source(x) for x in inputs]
-        self.events.append(_Op(cls, sources, kwargs, self._new_slot(out), self.ops, needs))
+        first = inputs[0] if inputs else None
+        view = bool(cls.view and type(first) in TENSOR_TYPES and is_view_of(out.array, first.array))
+        event = RecordedOp(cls, sources, kwargs, self._new_slot(out), self.ops, needs, view)
+        self.events.append(event)
         self.ops += 1
 
     def _key(self, node) -> int:
@@ -102,7 +149,8 @@ class Recorder:
                 raise JitError("gradient hooks (register_hook) cannot be captured")
             if type(node) is AccumulateGrad:
                 self._key(node)  # registers the leaf, for grad_owner
-                steps.append((i, None, node.tensor, None))
+                argument = self.argument_positions.get(id(node.tensor))
+                steps.append((i, None, node.tensor if argument is None else argument, None))
                 continue
             parents = tuple(
                 None
@@ -112,125 +160,62 @@ class Recorder:
             )
             steps.append((i, self._key(node), None, parents))
         # the root gradient is ones (explicit gradients are refused), never written to
-        self.events.append(_Plan(grad, steps, len(order), retain_graph))
+        plan = RecordedBackward(grad, steps, len(order), retain_graph)
+        self.backwards.append(plan)
+        self.events.append(plan)
+
+    def returned(self, node, results) -> None:
+        """What `node`'s backward just returned, in the pass being recorded."""
+        self.backwards[-1].returned[self.node_keys[id(node)]] = [_returned(r) for r in results]
 
     def grad_owner(self, tensor: Tensor):
-        """The leaf whose `.grad` `tensor` is, among the leaves backward reached, else None."""
-        leaves = (t for t in self.keep if type(t) in _TENSOR_TYPES and id(t) in self.leaf_keys)
-        return next((leaf for leaf in leaves if leaf.grad is tensor), None)
+        """The leaf whose `.grad` `tensor` is, among the leaves backward reached (the position
+        of the argument it is, if it is one), else None."""
+        leaves = (t for t in self.keep if type(t) in TENSOR_TYPES and id(t) in self.leaf_keys)
+        leaf = next((leaf for leaf in leaves if leaf.grad is tensor), None)
+        return self.argument_positions.get(id(leaf), leaf)
 
     def finish(self, output) -> None:
-        """Drop dead ops, plan when each array may be freed, forget capture-time objects."""
+        """Drop dead ops and forget capture-time objects."""
         kept = set()
         output_slots(output, kept)
-        self._drop_dead_ops(set(kept))
-        last_use = {}
-        for event in self.events:
-            if type(event) is _Op:
-                for kind, slot in event.sources:
-                    if kind == SLOT:
-                        last_use[slot] = event
-                last_use.setdefault(event.out, event)
-        for slot, event in last_use.items():
-            if slot not in kept:
-                event.release += (slot,)
+        self._drop_dead_ops(kept)
         self.keep, self.slots, self.node_keys, self.leaf_keys = [], {}, {}, {}
 
     def _drop_dead_ops(self, live_slots: set) -> None:
         """Ops whose result nothing reads and no backward needs (say, an RNN's stacked outputs
         when only its last state is used) are not replayed."""
-        in_plans = {
-            step[1] for event in self.events if type(event) is _Plan for step in event.steps
-        }
+        in_plans = {step[1] for plan in self.backwards for step in plan.steps}
         live = []
         for event in reversed(self.events):
-            if type(event) is _Op and not (
-                event.out in live_slots or event.index in in_plans or not event.cls.pure
-            ):
-                continue
-            if type(event) is _Op:
+            if type(event) is RecordedOp:
+                if not (event.out in live_slots or event.index in in_plans or not event.cls.pure):
+                    continue
                 live_slots.update(slot for kind, slot in event.sources if kind == SLOT)
             live.append(event)
         self.events = live[::-1]
 
     def call(self, method, args, kwargs) -> None:
-        self.events.append((method, args, kwargs))
-
-    # ------------------------------------------------------------ replay
-
-    def start(self, arguments: list) -> tuple[list, list]:
-        """The value of every slot (the arguments' arrays filled in) and every op's Function."""
-        values = [None] * len(self.devices)
-        for slot, array in zip(self.arguments, arguments):
-            values[slot] = array
-        return values, [None] * self.ops
-
-    def replay(self, arguments: list[Tensor]) -> list:
-        values, functions = self.start([t.array for t in arguments])
-        for event in self.events:
-            run_event(event, values, functions)
-        return values
-
-
-def run_event(event, values: list, functions: list, deposit=None) -> None:
-    """Replay one recorded event: an op, a backward plan, or a replayable call."""
-    if type(event) is _Op:
-        arrays = [
-            values[x] if kind == SLOT else x.array if kind == EXTERNAL else x
-            for kind, x in event.sources
-        ]
-        fn = event.cls()
-        data = fn.forward(*arrays, **event.kwargs)
-        if isinstance(data, np.generic):
-            data = np.asarray(data)
-        values[event.out] = data
-        for slot in event.release:
-            values[slot] = None
-        if event.needs is not None:
-            fn.needs_input_grad = event.needs
-            functions[event.index] = fn
-    elif type(event) is _Plan:
-        _run_plan(event, functions, deposit)
-    else:
-        method, args, kwargs = event
-        method(*args, **kwargs)
-
-
-def _run_plan(plan: _Plan, functions: list, deposit=None) -> None:
-    """The engine's backward walk (autograd.backward) over a recorded plan.
-
-    A leaf's gradient goes to `leaf._deposit_grad`, or to `deposit(leaf, grad, owned)` if given.
-    """
-    grads, owned = [None] * plan.size, [False] * plan.size
-    grads[-1] = plan.root_grad
-    for i, index, leaf, parents in plan.steps:
-        grad = grads[i]
-        if grad is None:
-            continue
-        if type(grad) is ProductGrad:
-            grad, owned[i] = grad.evaluate(), True
-        grads[i] = None
-        if leaf is not None:
-            if deposit is None:
-                leaf._deposit_grad(grad, owned[i])
-            else:
-                deposit(leaf, grad, owned[i])
-            continue
-        for target, parent_grad in zip(parents, functions[index].backward(grad)):
-            if target is not None and parent_grad is not None:
-                accumulate(grads, owned, *target[:1], parent_grad, *target[1:])
-        if not plan.retain:
-            functions[index] = None
+        self.events.append(RecordedCall(method, args, kwargs))
 
 
 # ---------------------------------------------------------------- signatures and outputs
 
 
 def flatten(value, tensors: list):
-    """A hashable description of `value` with every tensor replaced by its position."""
+    """A hashable description of `value` with every tensor replaced by its position (and its
+    layout: a compiled step is specialised to the strides it was captured with)."""
     if isinstance(value, Tensor):
         tensors.append(value)
-        return ("tensor", value.shape, value.dtype.name, value.device, value.requires_grad)
+        array = value.array
+        return (
+            "tensor",
+            array.shape,
+            array.dtype,
+            array.strides,
+            value.device,
+            value.requires_grad,
+        )
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(flatten(v, tensors) for v in value))
     if isinstance(value, dict):
@@ -265,17 +250,16 @@ def output_slots(description, slots: set) -> None:
             output_slots(value, slots)
 
 
-def rebuild_output(description, values: list, devices: list):
+def rebuild_output(description, arrays: dict, devices: list, arguments: list):
+    """fn's result, with each slot's tensor made from `arrays[slot]`."""
     kind, payload = description
     if kind == SLOT:
-        return Tensor._make(values[payload], devices[payload], False, None)
-    if kind == GRAD:  # a leaf's .grad: the one this replay's backward left there
-        return payload.grad
-    if kind == EXTERNAL:
-        return payload
-    if kind == CONSTANT:
+        return Tensor._make(arrays[payload], devices[payload], False, None)
+    if kind == GRAD:  # a leaf's .grad: the one this call's backward left there
+        return (arguments[payload] if type(payload) is int else payload).grad
+    if kind in (EXTERNAL, CONSTANT):
         return payload
     if kind is dict:
-        return {k: rebuild_output(v, values, devices) for k, v in payload.items()}
-    items = [rebuild_output(v, values, devices) for v in payload]
+        return {k: rebuild_output(v, arrays, devices, arguments) for k, v in payload.items()}
+    items = [rebuild_output(v, arrays, devices, arguments) for v in payload]
     return kind(*items) if hasattr(kind, "_fields") else kind(items)  # namedtuples too
