@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On a machine with a CUDA GPU and CuPy: the GPU tests, then the GPU benchmark (table last).
+# On a machine with a CUDA GPU and CuPy: the GPU tests, then the GPU benchmarks (tables last).
 # Logs go to $OUT (or benchmarks/results) as well as the terminal.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,13 +11,17 @@ python -c "import cupy, numpy; print('cupy', cupy.__version__, 'numpy', numpy.__
 workers=()
 python -c "import xdist" 2>/dev/null && workers=(-n 4)
 status=0
-timeout 200 python -m pytest -q -m gpu -p no:cacheprovider "${workers[@]}" -rfE \
-  tests/test_gpu.py tests/test_gpu_training.py 2>&1 | tee "$logs/gpu_tests.log" | tail -n 60 \
-  || status=1
+timeout 240 python -m pytest -q -m gpu -p no:cacheprovider "${workers[@]}" -rfE \
+  tests/test_gpu.py tests/test_gpu_training.py tests/test_gpu_compiler.py 2>&1 \
+  | tee "$logs/gpu_tests.log" | tail -n 60 || status=1
 # NCCL data parallelism: mpiexec -n 1, and one rank per GPU where there are more (they skip
 # without the gpu-distributed extra: mpi4py, mpich, nvidia-nccl-cu12)
 timeout 300 python -m pytest -q -m gpu -p no:cacheprovider -rfEs tests/test_gpu_distributed.py \
   2>&1 | tee "$logs/gpu_distributed_tests.log" | tail -n 30 || status=1
 timeout 120 python -m benchmarks.bench_gpu --repeats 30 --out "$logs/gpu.json" 2>&1 \
   | tee "$logs/gpu_bench.log" || status=1
+# PyTorch's word-language-model step: the engine eager and compiled, PyTorch eager and
+# torch.compile (where Triton is installed; its first call compiles for a minute or two)
+timeout 300 python -m benchmarks.lm_step --device cuda --repeats 20 --out "$logs/lm_step.json" \
+  2>&1 | tee "$logs/lm_step.log" || status=1
 exit "$status"

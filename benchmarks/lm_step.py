@@ -3,6 +3,7 @@
 interleaved in one process.
 
     python -m benchmarks.lm_step [--repeats 20] [--device cpu|cuda] [--no-torch-compile]
+                                 [--sizes VOCABULARY HIDDEN BPTT BATCH]  (a small dry run)
 
 The model (pytorch/examples, word_language_model): Embedding 10,000 x 200, a 2-layer LSTM of
 200 units, a decoder tied to the embedding, bptt 35, batch 20, gradients clipped to norm 0.25,
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,55 +26,65 @@ import tinygrad_rnn as tg
 from benchmarks.timing import measure, print_table, write_json
 from tinygrad_rnn import F, nn, optim
 
-VOCABULARY, EMBEDDING, HIDDEN, LAYERS = 10_000, 200, 200, 2
-BPTT, BATCH, CLIP, LR = 35, 20, 0.25, 20.0
+LAYERS, CLIP, LR = 2, 0.25, 20.0
 
 
-def init_weights(seed: int = 0) -> dict:
+@dataclass(frozen=True)
+class Sizes:
+    """The example's defaults; the embedding is as wide as the hidden state (tied weights)."""
+
+    vocabulary: int = 10_000
+    hidden: int = 200
+    bptt: int = 35
+    batch: int = 20
+
+
+def init_weights(sizes: Sizes, seed: int = 0) -> dict:
     """The example's initialisation (uniform +-0.1 encoder/decoder, zero decoder bias), and
     PyTorch's LSTM default (uniform +-1/sqrt(H)), as NumPy arrays in PyTorch's names."""
     rng = np.random.default_rng(seed)
-    weights = {"encoder.weight": rng.uniform(-0.1, 0.1, (VOCABULARY, EMBEDDING))}
-    bound = 1 / np.sqrt(HIDDEN)
+    hidden = sizes.hidden
+    weights = {"encoder.weight": rng.uniform(-0.1, 0.1, (sizes.vocabulary, hidden))}
+    bound = 1 / np.sqrt(hidden)
     for layer in range(LAYERS):
-        inputs = EMBEDDING if layer == 0 else HIDDEN
         shapes = {
-            f"weight_ih_l{layer}": (4 * HIDDEN, inputs),
-            f"weight_hh_l{layer}": (4 * HIDDEN, HIDDEN),
-            f"bias_ih_l{layer}": (4 * HIDDEN,),
-            f"bias_hh_l{layer}": (4 * HIDDEN,),
+            f"weight_ih_l{layer}": (4 * hidden, hidden),
+            f"weight_hh_l{layer}": (4 * hidden, hidden),
+            f"bias_ih_l{layer}": (4 * hidden,),
+            f"bias_hh_l{layer}": (4 * hidden,),
         }
         for name, shape in shapes.items():
             weights[f"rnn.{name}"] = rng.uniform(-bound, bound, shape)
-    weights["decoder.bias"] = np.zeros(VOCABULARY)
+    weights["decoder.bias"] = np.zeros(sizes.vocabulary)
     weights = {k: v.astype(np.float32) for k, v in weights.items()}
     weights["decoder.weight"] = weights["encoder.weight"]  # tied: state_dicts name it twice
     return weights
 
 
-def batches(count: int, seed: int = 1) -> list:
-    """`count` (input, target) pairs of token ids, (35, 20) and (700,), int64."""
+def batches(sizes: Sizes, count: int, seed: int = 1) -> list:
+    """`count` (input, target) pairs of token ids, (bptt, batch) and (bptt * batch,), int64."""
     rng = np.random.default_rng(seed)
-    tokens = rng.integers(0, VOCABULARY, (count, BPTT + 1, BATCH))
+    tokens = rng.integers(0, sizes.vocabulary, (count, sizes.bptt + 1, sizes.batch))
     return [(t[:-1].copy(), t[1:].reshape(-1).copy()) for t in tokens]
 
 
 class EngineModel(nn.Module):
-    def __init__(self):
+    def __init__(self, sizes: Sizes):
         super().__init__()
-        self.encoder = nn.Embedding(VOCABULARY, EMBEDDING)
-        self.rnn = nn.LSTM(EMBEDDING, HIDDEN, LAYERS)
-        self.decoder = nn.Linear(HIDDEN, VOCABULARY)
+        self.vocabulary = sizes.vocabulary
+        self.encoder = nn.Embedding(sizes.vocabulary, sizes.hidden)
+        self.rnn = nn.LSTM(sizes.hidden, sizes.hidden, LAYERS)
+        self.decoder = nn.Linear(sizes.hidden, sizes.vocabulary)
         self.decoder.weight = self.encoder.weight  # tied
 
     def forward(self, tokens, state):
         output, state = self.rnn(self.encoder(tokens), state)
-        return self.decoder(output).reshape(-1, VOCABULARY), state
+        return self.decoder(output).reshape(-1, self.vocabulary), state
 
 
-def engine_variant(weights: dict, compiled: bool, device: str = "cpu"):
+def engine_variant(sizes: Sizes, weights: dict, compiled: bool, device: str = "cpu"):
     """A step function on NumPy arrays (tokens, targets) -> loss, carrying the state."""
-    model = EngineModel()
+    model = EngineModel(sizes)
     model.load_state_dict(weights)
     model.to(device)
     optimizer = optim.SGD(model.parameters(), lr=LR)
@@ -87,7 +99,7 @@ def engine_variant(weights: dict, compiled: bool, device: str = "cpu"):
         return loss, h.detach(), c.detach()
 
     step_function = tg.jit(train_step) if compiled else train_step
-    state = [tg.zeros(LAYERS, BATCH, HIDDEN, device=device) for _ in range(2)]
+    state = [tg.zeros(LAYERS, sizes.batch, sizes.hidden, device=device) for _ in range(2)]
 
     def step(tokens, targets):
         loss, *state[:] = step_function(
@@ -98,20 +110,20 @@ def engine_variant(weights: dict, compiled: bool, device: str = "cpu"):
     return step
 
 
-def torch_variant(weights: dict, compile_model: bool, device: str = "cpu"):
+def torch_variant(sizes: Sizes, weights: dict, compile_model: bool, device: str = "cpu"):
     import torch
 
     class TorchModel(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.encoder = torch.nn.Embedding(VOCABULARY, EMBEDDING)
-            self.rnn = torch.nn.LSTM(EMBEDDING, HIDDEN, LAYERS)
-            self.decoder = torch.nn.Linear(HIDDEN, VOCABULARY)
+            self.encoder = torch.nn.Embedding(sizes.vocabulary, sizes.hidden)
+            self.rnn = torch.nn.LSTM(sizes.hidden, sizes.hidden, LAYERS)
+            self.decoder = torch.nn.Linear(sizes.hidden, sizes.vocabulary)
             self.decoder.weight = self.encoder.weight
 
         def forward(self, tokens, state):
             output, state = self.rnn(self.encoder(tokens), state)
-            return self.decoder(output).reshape(-1, VOCABULARY), state
+            return self.decoder(output).reshape(-1, sizes.vocabulary), state
 
     model = TorchModel()
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
@@ -124,7 +136,7 @@ def torch_variant(weights: dict, compile_model: bool, device: str = "cpu"):
 
     if compile_model:
         forward_loss = torch.compile(forward_loss)
-    state = [torch.zeros(LAYERS, BATCH, HIDDEN, device=device) for _ in range(2)]
+    state = [torch.zeros(LAYERS, sizes.batch, sizes.hidden, device=device) for _ in range(2)]
 
     def step(tokens, targets):
         tokens = torch.from_numpy(tokens).to(device)
@@ -140,18 +152,18 @@ def torch_variant(weights: dict, compile_model: bool, device: str = "cpu"):
     return step
 
 
-def make_variants(weights: dict, device: str, torch_compile: bool) -> dict:
+def make_variants(sizes: Sizes, weights: dict, device: str, torch_compile: bool) -> dict:
     variants = {
-        "engine eager": engine_variant(weights, False, device),
-        "engine compiled (tg.jit)": engine_variant(weights, True, device),
+        "engine eager": engine_variant(sizes, weights, False, device),
+        "engine compiled (tg.jit)": engine_variant(sizes, weights, True, device),
     }
     try:
         import torch  # noqa: F401 - a benchmark-only peer
     except ImportError:
         return variants
-    variants["torch eager"] = torch_variant(weights, False, device)
+    variants["torch eager"] = torch_variant(sizes, weights, False, device)
     if torch_compile:
-        variants["torch.compile"] = torch_variant(weights, True, device)
+        variants["torch.compile"] = torch_variant(sizes, weights, True, device)
     return variants
 
 
@@ -161,10 +173,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--no-torch-compile", action="store_true")
     parser.add_argument("--out", default="benchmarks/results/lm_step.json")
+    parser.add_argument(
+        "--sizes", type=int, nargs=4, metavar=("VOCABULARY", "HIDDEN", "BPTT", "BATCH")
+    )
     args = parser.parse_args(argv)
-    weights = init_weights()
-    data = batches(4)
-    variants = make_variants(weights, args.device, not args.no_torch_compile)
+    sizes = Sizes(*args.sizes) if args.sizes else Sizes()
+    weights = init_weights(sizes)
+    data = batches(sizes, 4)
+    variants = make_variants(sizes, weights, args.device, not args.no_torch_compile)
     first_calls, losses = {}, {}
     for name, step in variants.items():  # the first call captures or compiles: timed apart
         start = time.perf_counter()

@@ -39,6 +39,7 @@ adds to these rules).
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 
 from ..autograd import Capture, JitError
@@ -54,10 +55,20 @@ class _Record:
     """One captured signature: its compiled program, how to rebuild fn's output, the layouts
     of the tensors it reads from outside, and on "cuda" its graphs."""
 
-    __slots__ = ("compiled", "devices", "externals", "graph", "graph_error", "output", "replays")
+    __slots__ = (
+        "compile_seconds",
+        "compiled",
+        "devices",
+        "externals",
+        "graph",
+        "graph_error",
+        "output",
+        "replays",
+    )
 
-    def __init__(self, compiled, recorder: Recorder, output):
+    def __init__(self, compiled, recorder: Recorder, output, compile_seconds: float):
         self.compiled, self.output, self.devices = compiled, output, recorder.devices
+        self.compile_seconds = compile_seconds  # record to program to code, after the capture
         self.externals = [
             (value.source, (value.shape, value.dtype, value.source.array.strides))
             for value in compiled.program.externals.values()
@@ -99,9 +110,12 @@ class Jitted:
             result = self.fn(*args, **kwargs)
         finally:
             Capture.recorder = None
+        start = time.perf_counter()
         output = describe_output(result, recorder)
         recorder.finish(output)
-        self.records[key] = _Record(compile_record(recorder, output), recorder, output)
+        compiled = compile_record(recorder, output)
+        seconds = time.perf_counter() - start
+        self.records[key] = _Record(compiled, recorder, output, seconds)
         return result
 
     def _run(self, record: _Record, tensors: list) -> dict:

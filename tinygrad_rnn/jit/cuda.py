@@ -131,6 +131,9 @@ class GraphedStep:
     def __init__(self, compiled, arguments: list):
         import cupy
 
+        if compiled.program.uncapturable:
+            raise CaptureError(f"{compiled.program.uncapturable[0]} cannot run inside a CUDA graph")
+
         self.pool = cupy.cuda.MemoryPool()  # the graphs' memory: used by nothing else
         self.stream = cupy.cuda.Stream(non_blocking=True)
         self.check_stream = cupy.cuda.Stream(non_blocking=True)

@@ -104,6 +104,7 @@ class Program:
         self.stackings: list[Stacking] = []
         self.call_names: list[str] = []  # the replayable calls, as the code names them
         self.check_names: list[str] = []  # ops run for an effect (a check), as named
+        self.uncapturable: list[str] = []  # ops a CUDA graph cannot hold (device copies)
         self.counts = {"ops": 0, "rules": 0, "backwards": 0, "calls": 0}
         self._names = itertools.count()
 
@@ -231,6 +232,8 @@ class Builder:
 
     def op(self, op: RecordedOp) -> None:
         self.program.counts["ops"] += 1
+        if not op.cls.capturable:
+            self.program.uncapturable.append(op.cls.__name__)
         inputs = [self.value_of(source) for source in op.sources]
         rule = self.rules.get(op.cls)
         handler = rule(self, op, inputs) if rule is not None else None
