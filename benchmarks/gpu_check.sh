@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On a machine with a CUDA GPU and CuPy: the GPU tests, then the GPU benchmark (table last).
+# On a machine with a CUDA GPU and CuPy: the GPU tests, then the GPU benchmarks (tables last).
 # Logs go to $OUT (or benchmarks/results) as well as the terminal.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +21,8 @@ timeout 300 python -m pytest -q -m gpu -p no:cacheprovider -rfEs tests/test_gpu_
   2>&1 | tee "$logs/gpu_distributed_tests.log" | tail -n 30 || status=1
 timeout 120 python -m benchmarks.bench_gpu --repeats 30 --out "$logs/gpu.json" 2>&1 \
   | tee "$logs/gpu_bench.log" || status=1
+# PyTorch's word-language-model step: the engine eager and compiled, PyTorch eager and
+# torch.compile (where Triton is installed; its first call compiles for a minute or two)
+timeout 300 python -m benchmarks.lm_step --device cuda --repeats 20 --out "$logs/lm_step.json" \
+  2>&1 | tee "$logs/lm_step.log" || status=1
 exit "$status"

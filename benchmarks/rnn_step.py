@@ -1,13 +1,15 @@
 """One training step of the book's model (forward, BPTT, Adam), every implementation from the
-same weights, interleaved in one process; plus a sweep of sequence lengths and epoch times.
+same weights, interleaved in one process; plus a sweep of sequence lengths (step time, memory
+and compile time) and epoch times.
 
-    python -m benchmarks.rnn_step [--repeats 100] [--batches 150 1024] [--plot]
+    python -m benchmarks.rnn_step [--repeats 100] [--batches 150 1024] [--no-peers] [--plot]
 
-Variants: the engine eager (nn.RNN + nn.Linear + optim.Adam), an independent hand-written NumPy
-BPTT (the floor), the same hand-tuned with reused buffers and one product per weight gradient
-(the best a capture-and-replay could match), and, where torch is installed, PyTorch eager with
-the fused nn.RNN and with an nn.RNNCell loop. Before timing, each variant's loss, gradients and
-updated weights are checked equal to the floor's.
+Variants: the engine eager (nn.RNN + nn.Linear + optim.Adam) and compiled (tg.jit), an
+independent hand-written NumPy BPTT (the floor), the same hand-tuned with reused buffers and
+one product per weight gradient, and, where they are installed, PyTorch eager with the fused
+nn.RNN and with an nn.RNNCell loop, torch.compile, and JAX's jit with the loop unrolled and as
+lax.scan (benchmarks/peers.py). Before timing, each variant's loss and updated weights are
+checked against the floor's.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 
 import tinygrad_rnn as tg
 from benchmarks import numpy_rnn
+from benchmarks import peers as peers_module
 from benchmarks.timing import measure, print_table, write_json
 from tinygrad_rnn import nn, optim
 
@@ -62,6 +65,8 @@ def engine_variant(params: dict, capture: bool = False):
 
     def step(x, labels):
         return train_step(tg.as_tensor(x), tg.as_tensor(labels)).item()
+
+    step.train_step = train_step
 
     def weights():
         return {k: p.numpy() for k, p in model.state_dict().items()}
@@ -184,24 +189,28 @@ def check_equal(variants: dict, x, labels) -> None:
             )
 
 
-def make_variants(params):
+def make_variants(params, peers: bool = True, torch: bool = True):
     variants = {
         "engine eager": engine_variant(params),
-        "engine jit (capture + replay)": engine_variant(params, capture=True),
+        "engine compiled (tg.jit)": engine_variant(params, capture=True),
         "numpy floor": floor_variant(params),
         "numpy, buffers + stacked products": floor_variant(params, buffered=True),
     }
-    variants.update(torch_variants(params))
+    if torch:
+        variants.update(torch_variants(params))
+    if peers:
+        variants.update(peers_module.torch_compile_variant(params))
+        variants.update(peers_module.jax_variants(params))
     return variants
 
 
-def step_table(batch: int, repeats: int) -> dict:
+def step_table(batch: int, repeats: int, peers=True, steps: int = 28, torch=True) -> dict:
     rng = np.random.default_rng(batch)
     params = numpy_rnn.init_params(INPUTS, HIDDEN, CLASSES, seed=1)
-    x = rng.random((batch, 28, INPUTS), dtype=np.float32)
+    x = rng.random((batch, steps, INPUTS), dtype=np.float32)
     labels = rng.integers(0, CLASSES, batch)
-    check_equal(make_variants(params), x, labels)
-    variants = make_variants(params)
+    check_equal(make_variants(params, peers, torch), x, labels)
+    variants = make_variants(params, peers, torch)
     calls = {name: (lambda s=step: s(x, labels)) for name, (step, _) in variants.items()}
     timing = measure(calls, repeats, settle=1)  # NumPy and PyTorch each warm their threads
     floor = timing["numpy floor"]["median"]
@@ -215,7 +224,7 @@ def step_table(batch: int, repeats: int) -> dict:
         for name, t in timing.items()
     ]
     print_table(
-        f"training step, batch {batch}, 28 steps (ms; losses and updates checked equal)",
+        f"training step, batch {batch}, {steps} steps (ms; losses and updates checked equal)",
         ["implementation", "median", "min-max", "vs floor"],
         rows,
     )
@@ -231,7 +240,7 @@ def length_sweep(lengths, batch: int, repeats: int) -> dict:
         x = np.random.default_rng(steps).random((batch, steps, INPUTS), dtype=np.float32)
         variants = {
             "engine eager": engine_variant(params)[0],
-            "engine jit": engine_variant(params, capture=True)[0],
+            "engine compiled": engine_variant(params, capture=True)[0],
             "numpy floor": floor_variant(params)[0],
         }
         calls = {k: (lambda s=s, x=x: s(x, labels)) for k, s in variants.items()}
@@ -243,13 +252,16 @@ def length_sweep(lengths, batch: int, repeats: int) -> dict:
             peaks[name] = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
         results[steps] = {k: {**timing[k], "peak_bytes": peaks[k]} for k in variants}
+        (record,) = variants["engine compiled"].train_step.records.values()
+        results[steps]["engine compiled"]["compile_seconds"] = record.compile_seconds
         rows.append(
             [steps]
             + [f"{timing[k]['median'] * 1e3:.1f} ms / {peaks[k] / 2**20:.0f} MiB" for k in variants]
+            + [f"{record.compile_seconds:.3f}"]
         )
     print_table(
         f"sequence length sweep, batch {batch} (median time / peak memory per step)",
-        ["T", *variants],
+        ["T", *variants, "compile s"],
         rows,
     )
     for name in variants:
@@ -265,7 +277,7 @@ def length_sweep(lengths, batch: int, repeats: int) -> dict:
 def epoch_times(model: str = "basic") -> dict:
     """Seconds for one epoch of the book's model through the command line, and of PyTorch."""
     result = {}
-    for label, extra in (("engine command line", []), ("engine command line --jit", ["--jit"])):
+    for label, extra in (("engine command line (compiled)", []), ("same, --eager", ["--eager"])):
         out = f"benchmarks/results/epoch-{time.time_ns()}"
         command = [
             sys.executable,
@@ -340,15 +352,28 @@ def main(argv=None) -> dict:
     parser.add_argument("--batches", type=int, nargs="+", default=[150, 1024])
     parser.add_argument("--lengths", type=int, nargs="+", default=[28, 112, 392, 784])
     parser.add_argument("--no-epoch", action="store_true", help="skip the whole-epoch timing")
+    parser.add_argument(
+        "--no-peers", action="store_true", help="without torch.compile and JAX (their compiles)"
+    )
+    parser.add_argument(
+        "--long",
+        type=int,
+        nargs=3,
+        metavar=("BATCH", "STEPS", "REPEATS"),
+        help="also time a long step (say 1024 784 5), engine and NumPy variants only",
+    )
     parser.add_argument("--out", default="benchmarks/results/rnn_step.json")
     parser.add_argument(
         "--plot", action="store_true", help="also draw the results next to --out (matplotlib)"
     )
     args = parser.parse_args(argv)
     result = {
-        "steps": {b: step_table(b, args.repeats) for b in args.batches},
+        "steps": {b: step_table(b, args.repeats, not args.no_peers) for b in args.batches},
         "lengths": length_sweep(args.lengths, 150, max(3, args.repeats // 20)),
     }
+    if args.long:
+        batch, steps, repeats = args.long
+        result["long"] = step_table(batch, repeats, peers=False, steps=steps, torch=False)
     if not args.no_epoch:
         result["epoch"] = epoch_times()
     write_json(args.out, result)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks import bench_engine, bench_gpu, numpy_rnn, rnn_step
+from benchmarks import bench_engine, bench_gpu, lm_step, numpy_rnn, rnn_step
 
 
 def test_engine_benchmark_runs_and_checks_the_gradients(tmp_path):
@@ -20,11 +20,13 @@ def test_training_step_benchmark_runs_every_variant(tmp_path):
     out = tmp_path / "step.json"
     rnn_step.main(
         ["--repeats", "2", "--batches", "8", "--lengths", "3", "6", "--no-epoch", "--out", str(out)]
-        + ["--plot"]
+        + ["--plot", "--no-peers", "--long", "4", "5", "1"]
     )
     assert out.with_suffix(".png").stat().st_size > 10_000
-    steps = json.loads(out.read_text())["steps"]["8"]
-    assert {"engine eager", "engine jit (capture + replay)", "numpy floor"} <= set(steps)
+    result = json.loads(out.read_text())
+    assert {"engine eager", "engine compiled (tg.jit)", "numpy floor"} <= set(result["steps"]["8"])
+    assert result["lengths"]["6"]["engine compiled"]["compile_seconds"] > 0
+    assert "numpy floor" in result["long"]
 
 
 def test_gpu_benchmark_dry_runs_on_the_cpu_with_every_loss_checked(tmp_path):
@@ -59,3 +61,11 @@ def test_distributed_benchmark_runs_as_a_world_of_one(tmp_path, monkeypatch):
     (result,) = json.loads(out.read_text())["results"]
     assert result["ranks"] == 1 and result["rows_per_rank"] == 8
     assert 0 < result["sync_ms"] < result["step_ms"]
+
+
+def test_language_model_benchmark_runs_small_with_every_loss_checked(tmp_path):
+    out = tmp_path / "lm.json"
+    sizes = ["--sizes", "50", "8", "5", "3"]
+    lm_step.main([*sizes, "--repeats", "2", "--no-torch-compile", "--out", str(out)])
+    timing = json.loads(out.read_text())["timing"]
+    assert {"engine eager", "engine compiled (tg.jit)", "torch eager"} <= set(timing)

@@ -270,3 +270,16 @@ def test_lstm_of_256_units_on_shakespeare_falls_below_2_5_bits(tmp_path):
     assert cli.main(argv) == 0
     history = json.loads((tmp_path / "metrics.json").read_text())["history"]
     assert history[-1]["valid_bpc"] < 2.5
+
+
+def test_the_compiled_default_trains_what_eager_trains(tmp_path, text_file):
+    """Compiled steps (the default: a first chunk with no state, the chunks after it, a shorter
+    last one) train the weights eager steps train, clipping included."""
+    lstm = ("--model", "lstm", "--limit", "400", "--clip", "0.05")
+    assert cli.main(train_args(tmp_path / "compiled", text_file, *lstm)) == 0
+    assert cli.main(train_args(tmp_path / "eager", text_file, *lstm, "--eager")) == 0
+    compiled, _, config = training.load_trained(tmp_path / "compiled")
+    eager, _, _ = training.load_trained(tmp_path / "eager")
+    assert config.compiled
+    for a, b in zip(compiled.parameters(), eager.parameters()):
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())

@@ -14,7 +14,8 @@ import pytest
 import tinygrad_rnn as tg
 from models.mnist_rnn import cli, training
 from models.mnist_rnn.networks import build_model
-from tinygrad_rnn import fused, nn, optim
+from tinygrad_rnn import nn, optim
+from tinygrad_rnn.backend.cuda import fused
 
 pytestmark = pytest.mark.gpu
 F = tg.functional

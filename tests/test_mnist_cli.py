@@ -93,10 +93,13 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, monke
 
 
 def test_jit_training_equals_eager_training(tmp_path):
-    assert cli.main(train_args(tmp_path / "eager")) == 0
+    """Compiled (the default, and the older --jit) and --eager train the same weights."""
+    assert cli.main(train_args(tmp_path / "eager", "--eager")) == 0
     assert cli.main(train_args(tmp_path / "jit", "--jit")) == 0
-    for a, b in zip(weights(tmp_path / "eager"), weights(tmp_path / "jit")):
+    assert cli.main(train_args(tmp_path / "compiled")) == 0
+    for a, b, c in zip(*(weights(tmp_path / name) for name in ("eager", "jit", "compiled"))):
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
 
 
 def test_resume_with_other_settings_and_overwriting_are_refused(tmp_path, capsys):

@@ -129,8 +129,9 @@ def test_new_layers_replay_under_jit_as_eager():
         )
         np.testing.assert_array_equal(eager(tokens, labels).item(), jitted(tokens, labels).item())
     assert jitted.captures == 1
+    # the compiled step may sum a gradient's parts in another order: equal within rounding
     for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
-        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7, err_msg=name)
     assert int(models[1].bn.num_batches_tracked) == 4
     with pytest.raises(IndexError, match="index out of range"):
         jitted(tg.tensor(np.full((3, 5), 7)), labels)

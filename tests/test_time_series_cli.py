@@ -128,3 +128,14 @@ def test_the_books_settings_reach_its_mse(tmp_path, variant, capsys):
     at_1400 = next(row for row in history if row["iteration"] == 1400)
     assert at_1400["mse"] <= 0.05
     assert history[-1]["seconds"] < 120
+
+
+@pytest.mark.parametrize("variant", ["projection", "stacked"])
+def test_the_compiled_default_trains_what_eager_trains(tmp_path, variant):
+    assert cli.main(train_args(tmp_path / "compiled", "--variant", variant)) == 0
+    assert cli.main(train_args(tmp_path / "eager", "--variant", variant, "--eager")) == 0
+    compiled, config = training.load_trained(tmp_path / "compiled")
+    eager, _ = training.load_trained(tmp_path / "eager")
+    assert config.compiled
+    for a, b in zip(compiled.parameters(), eager.parameters()):
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())

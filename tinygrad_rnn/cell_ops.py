@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .autograd import Function
-from .backend import get_array_module
-from .fused import kernel
+from .backend import get_array_module, kernel
 from .ops import sigmoid
 
 

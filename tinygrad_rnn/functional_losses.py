@@ -153,6 +153,11 @@ def cross_entropy(
         return _soft_cross_entropy(input, target, weight, reduction, label_smoothing, class_dim)
     if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.ndim == 2 and input.dtype.kind == "f" and weight is None and label_smoothing <= 0.0:
+        # the common case as one op: softmax minus one-hot in a single backward pass
+        target = _targets(target, input)
+        checked = apply(ops.CheckLabels, target, classes=input.shape[1], ignore=ignore_index)
+        return apply(ops.CrossEntropy, input, checked, ignore=ignore_index, reduction=reduction)
     log_probs = input.log_softmax(class_dim)
     loss = nll_loss(log_probs, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0.0:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..common.cli import Parser, add_device_option, finite, positive, run_command
+from ..common.cli import (
+    Parser,
+    add_device_option,
+    add_eager_option,
+    finite,
+    positive,
+    run_command,
+)
 from ..common.runs import check_run_folder
 from .networks import KINDS
 from .training import Config, load_trained, sample, train
@@ -44,6 +51,7 @@ def build_parser() -> Parser:
     )
     run.add_argument("--resume", action="store_true", help="continue the run in --out")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_eager_option(run)
     draw = commands.add_parser("sample", help="generate text from a trained run")
     draw.add_argument("--prime", default="\n", help="the text the sample continues")
     draw.add_argument("--length", type=positive(int), default=500, help="characters to draw")
@@ -88,6 +96,7 @@ def command_train(args) -> None:
         out=str(folder),
         progress=not args.no_progress,
         resume=args.resume,
+        compiled=not args.eager,
     )
     history = train(config)
     print(f"validation {history[-1]['valid_bpc']:.3f} bits/char; metrics and plots in {folder}")

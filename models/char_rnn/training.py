@@ -52,6 +52,7 @@ class Config:
     out: str = "runs/char-lstm"
     progress: bool = True
     resume: bool = False
+    compiled: bool = True  # the step compiled by tg.jit (--eager: False; the same numbers)
 
 
 # Changing these between a run and its resume would make the resumed run a different run.
@@ -83,16 +84,38 @@ def chunk_starts(streams: np.ndarray, bptt: int) -> range:
     return range(0, streams.shape[1] - 1, bptt)
 
 
-def chunk_loss(model: CharRNN, streams: np.ndarray, start: int, bptt: int, state, device: str):
-    """(mean cross-entropy in nats over the chunk, the state after it)."""
+def chunk_tensors(model: CharRNN, streams: np.ndarray, start: int, bptt: int, device: str):
+    """A chunk's one-hot inputs (B, T, V) and the characters they predict (B * T,)."""
     inputs = streams[:, start : start + bptt]
     targets = streams[:, start + 1 : start + bptt + 1]
     inputs = inputs[:, : targets.shape[1]]
-    logits, state = model(model.one_hot(inputs, device), state)
-    loss = F.cross_entropy(
-        logits.reshape(-1, model.vocabulary_size), tg.tensor(targets.reshape(-1), device=device)
-    )
-    return loss, state
+    return model.one_hot(inputs, device), tg.tensor(targets.reshape(-1), device=device)
+
+
+def sequence_loss(model: CharRNN, inputs: tg.Tensor, targets: tg.Tensor, state):
+    """(mean cross-entropy in nats over the chunk, the state after it)."""
+    logits, state = model(inputs, state)
+    return F.cross_entropy(logits.reshape(-1, model.vocabulary_size), targets), state
+
+
+def chunk_loss(model: CharRNN, streams: np.ndarray, start: int, bptt: int, state, device: str):
+    """(mean cross-entropy in nats over the chunk, the state after it)."""
+    return sequence_loss(model, *chunk_tensors(model, streams, start, bptt, device), state)
+
+
+def make_step(model: CharRNN, optimizer, clip: float):
+    """One update on a chunk: (loss, the state after it, detached: carried, not
+    backpropagated)."""
+
+    def step(inputs: tg.Tensor, targets: tg.Tensor, state):
+        loss, state = sequence_loss(model, inputs, targets, state)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        return loss, nn.utils.detach_state(state)
+
+    return step
 
 
 def bits_per_character(model: CharRNN, streams: np.ndarray, bptt: int, device: str) -> float:
@@ -173,6 +196,8 @@ def train(config: Config, on_step: Callable[[int, int], None] | None = None) -> 
         progress = {k: saved[k] for k in progress}
         print(f"resuming {folder} at epoch {progress['epoch']}, chunk {progress['chunk']}")
     clock = runs.Stopwatch(progress["seconds"], progress["cpu_seconds"])
+    step = make_step(model, optimizer, config.clip)
+    step = tg.jit(step) if config.compiled else step
 
     def save() -> str:
         progress.update(seconds=clock.seconds(), cpu_seconds=clock.cpu_seconds())
@@ -203,19 +228,10 @@ def train(config: Config, on_step: Callable[[int, int], None] | None = None) -> 
                 len(starts), progress["chunk"], f"epoch {epoch}", config.progress, "chunk"
             )
             for index in range(progress["chunk"], len(starts)):
-                loss, state = chunk_loss(
-                    model,
-                    train_streams,
-                    starts[index],
-                    config.bptt,
-                    progress["state"],
-                    config.device,
+                chunk = chunk_tensors(
+                    model, train_streams, starts[index], config.bptt, config.device
                 )
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-                optimizer.step()
-                progress["state"] = nn.utils.detach_state(state)  # carried, not backpropagated
+                loss, progress["state"] = step(*chunk, progress["state"])
                 progress["loss_sum"] += loss.item()
                 progress["loss_count"] += 1
                 progress.update(chunk=index + 1, step=progress["step"] + 1)

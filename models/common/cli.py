@@ -64,6 +64,16 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to run")
 
 
+def add_eager_option(parser: argparse.ArgumentParser) -> None:
+    """--eager: the training step op by op, instead of compiled by tg.jit (the default; the
+    same numbers, faster)."""
+    parser.add_argument(
+        "--eager",
+        action="store_true",
+        help="run the training step op by op instead of compiled (tinygrad_rnn.jit, the default)",
+    )
+
+
 # Errors a user can cause (missing files, bad data, refused settings): reported as they are.
 EXPECTED_ERRORS = (
     DatasetUnavailableError,

@@ -59,10 +59,11 @@ def read_checkpoint(path: Path, device: str | None = None) -> dict:
 
 
 def config_from(state: dict, config_class: type, **overrides):
-    """The dataclass `config_class` saved in `state`, or a RunError if it does not fit."""
+    """The dataclass `config_class` saved in `state`, or a RunError if it does not fit. A field
+    added since the run was saved takes its default."""
     saved = state["config"]
     fields = {field.name for field in dataclasses.fields(config_class)}
-    if set(saved) != fields:
+    if not set(saved) <= fields:
         raise RunError(
             f"the checkpoint's config is not a {config_class.__name__} (another command's run?)"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 import tinygrad_rnn as tg
 from tinygrad_rnn.data import load_dataset, to_pixels
 
-from ..common.cli import Parser, add_device_option, positive, run_command
+from ..common.cli import Parser, add_device_option, add_eager_option, positive, run_command
 from ..common.runs import check_run_folder
 from .networks import MODELS
 from .training import Config, confusion_matrix, load_trained, predict_classes, train
@@ -34,11 +35,8 @@ def build_parser() -> Parser:
         "--resume", action="store_true", help="continue the run in --out exactly where it stopped"
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
-    run.add_argument(
-        "--jit",
-        action="store_true",
-        help="capture the training step once and replay it (tinygrad_rnn.jit)",
-    )
+    add_eager_option(run)
+    run.add_argument("--jit", action="store_true", help=argparse.SUPPRESS)  # now the default
     run.add_argument(
         "--distributed",
         action="store_true",
@@ -92,7 +90,7 @@ def command_train(args) -> None:
         out=str(run_folder(args)),
         progress=not args.no_progress,
         resume=args.resume,
-        jit=args.jit,
+        jit=not args.eager,
         distributed=args.distributed,
     )
     history = train(config)

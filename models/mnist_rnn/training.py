@@ -42,7 +42,7 @@ class Config:
     out: str = "runs/mnist-basic"
     progress: bool = True
     resume: bool = False
-    jit: bool = False
+    jit: bool = True  # the training step compiled by tg.jit (--eager: False)
     distributed: bool = False
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..common.cli import Parser, add_device_option, positive, run_command
+from ..common.cli import Parser, add_device_option, add_eager_option, positive, run_command
 from ..common.runs import check_run_folder
 from .networks import VARIANTS
 from .reports import plot_creative
@@ -45,6 +45,7 @@ def build_parser() -> Parser:
     )
     run.add_argument("--resume", action="store_true", help="continue the run in --out")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_eager_option(run)
     generate = commands.add_parser("generate", help="creative sequences from a trained run")
     generate.add_argument("--length", type=positive(int), default=300, help="values to generate")
     for command in (run, generate):
@@ -81,6 +82,7 @@ def command_train(args) -> None:
         out=str(folder),
         progress=not args.no_progress,
         resume=args.resume,
+        compiled=not args.eager,
     )
     history = train(config)
     print(f"final MSE {history[-1]['mse']:.4f}; metrics and plots in {folder}")

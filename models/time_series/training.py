@@ -43,6 +43,7 @@ class Config:
     out: str = "runs/time-series-projection"
     progress: bool = True
     resume: bool = False
+    compiled: bool = True  # the step compiled by tg.jit (--eager: False; the same numbers)
 
 
 # Changing these between a run and its resume would make the resumed run a different run.
@@ -71,6 +72,19 @@ def gradient_probe(model: SeriesRNN, config: Config) -> tuple[np.ndarray, np.nda
     return norms
 
 
+def make_step(model: SeriesRNN, optimizer, window: tuple[int, int]):
+    """One Adam step on a batch (x, y), both (B, T, 1); returns the loss before the step."""
+
+    def step(x: tg.Tensor, y: tg.Tensor) -> tg.Tensor:
+        loss = window_mse(model(x), y, window)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 def train(config: Config, on_iteration: Callable[[int], None] | None = None) -> list[dict]:
     """Train; returns the reported rows (iteration, mse, seconds, gradient norms)."""
     folder = Path(config.out)
@@ -86,6 +100,8 @@ def train(config: Config, on_iteration: Callable[[int], None] | None = None) -> 
         progress = {k: state[k] for k in progress}
         print(f"resuming {folder} at iteration {progress['iteration']}")
     clock = runs.Stopwatch(progress["seconds"])
+    step = make_step(model, optimizer, config.window)
+    step = tg.jit(step) if config.compiled else step
 
     def save() -> str:
         progress["seconds"] = clock.seconds()
@@ -103,10 +119,7 @@ def train(config: Config, on_iteration: Callable[[int], None] | None = None) -> 
                 tg.tensor(a, device=config.device)
                 for a in training_batch(config.seed, iteration, config.batch_size, config.steps)
             )
-            loss = window_mse(model(x), y, config.window)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            step(x, y)
             progress["iteration"] = iteration + 1
             bar.update()
             if iteration % config.report_every == 0 or iteration + 1 == config.iterations:

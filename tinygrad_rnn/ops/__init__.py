@@ -40,6 +40,7 @@ from .elementwise import (
     Where,
     ZeroGrad,
 )
+from .loss import CrossEntropy
 from .reduce import (
     Amax,
     Amin,
@@ -75,10 +76,10 @@ from .shape import (
 
 __all__ = [
     "Abs", "Add", "AddTanh", "Amax", "Amin", "ArgExtreme", "Cast", "CheckLabels", "Clip", "Clone",
-    "Compare", "Concatenate", "Cos", "Cumsum", "Detach", "Div", "Erf", "Exp", "Expand", "Extreme",
-    "Flip", "Gather", "GetItem", "IndexInput", "Log", "Log1p", "LogSoftmax", "LogSumExp",
-    "Logical", "MatMul", "Maximum", "Minimum", "Mul", "Neg", "Norm", "Pad", "Pow", "Prod",
-    "Reciprocal", "Relu", "Remainder", "Reshape", "Scatter", "SetItem", "Sigmoid", "Sin",
+    "Compare", "Concatenate", "Cos", "CrossEntropy", "Cumsum", "Detach", "Div", "Erf", "Exp",
+    "Expand", "Extreme", "Flip", "Gather", "GetItem", "IndexInput", "Log", "Log1p", "LogSoftmax",
+    "LogSumExp", "Logical", "MatMul", "Maximum", "Minimum", "Mul", "Neg", "Norm", "Pad", "Pow",
+    "Prod", "Reciprocal", "Relu", "Remainder", "Reshape", "Scatter", "SetItem", "Sigmoid", "Sin",
     "Softmax", "Softplus", "SortIndices", "Sqrt", "Stack", "Sub", "Sum", "Tanh", "Tile",
     "ToDevice", "Transpose", "Var", "ViewScatter", "Where", "ZeroGrad", "is_basic_index",
     "sigmoid",

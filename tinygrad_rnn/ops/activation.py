@@ -8,8 +8,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module
-from ..fused import kernel
+from ..backend import get_array_module, kernel
 
 
 class Erf(Function):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..autograd import Function, ProductGrad
-from ..backend import batches_products, device_of, get_array_module, matmul, to_device
+from ..backend import device_of, get_array_module, matmul, to_device
 
 # ---------------------------------------------------------------- two inputs
 
@@ -141,23 +141,35 @@ class Minimum(Maximum):
     pick = "minimum"
 
 
+def rows(x):
+    """x (..., k) as the matrix (N, k) of its rows (a view where NumPy can make one)."""
+    return x if x.ndim == 2 else x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
+
+
 class MatMul(Function):
-    """`a @ b` with NumPy's rules: 1-D operands and broadcast batch dimensions."""
+    """`a @ b` with NumPy's rules: 1-D operands and broadcast batch dimensions. Rows times a
+    matrix, (..., k) @ (k, n) (a linear layer over a sequence), is one 2-D product, as PyTorch
+    computes it, not one per leading index."""
 
     saved = staticmethod(_other_needs)
 
     def forward(self, a, b):
         self.a, self.b = a, b
+        if a.ndim > 2 and b.ndim == 2:
+            return matmul(rows(a), b).reshape(*a.shape[:-1], b.shape[1])
         return matmul(a, b)
 
     def backward(self, grad):
         a, b = self.a, self.b
         need_a, need_b = self.needs_input_grad
-        if a.ndim == 2 and b.ndim == 2:  # the common case, kept lean
-            grad_a = matmul(grad, b.T) if need_a else None
+        if a.ndim >= 2 and b.ndim == 2:  # the common case, kept lean
+            grad_rows = rows(grad)
+            grad_a = matmul(grad_rows, b.T) if need_a else None
+            if grad_a is not None and a.ndim > 2:
+                grad_a = grad_a.reshape(a.shape)
             if not need_b:
                 return grad_a, None
-            return grad_a, ProductGrad(a.T, grad) if batches_products(grad) else matmul(a.T, grad)
+            return grad_a, ProductGrad(rows(a).T, grad_rows)  # summed over time steps at once
         xp = get_array_module(grad)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
+
 from ..autograd import Function, PartialGrad
-from ..backend import get_array_module
-from ..fused import stack as fused_stack
+from ..backend import get_array_module, stack
 
 
 class Reshape(Function):
@@ -163,10 +164,11 @@ class Stack(Function):
     def forward(self, *arrays, axis=0):
         self.axis, self.count = axis, len(arrays)
         xp = get_array_module(arrays[0])
-        stacked = fused_stack(arrays)  # one launch, and one a CUDA graph can hold
-        if stacked is None:
-            return xp.stack(arrays, axis=axis)
-        return xp.moveaxis(stacked, 0, axis % stacked.ndim)
+        if xp is not np:
+            stacked = stack(arrays)  # one launch, and one a CUDA graph can hold
+            if stacked is not None:
+                return xp.moveaxis(stacked, 0, axis % stacked.ndim)
+        return xp.stack(arrays, axis=axis)
 
     def backward(self, grad):
         return tuple(get_array_module(grad).moveaxis(grad, self.axis, 0))

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module
-from ..fused import kernel
+from ..backend import get_array_module, kernel
 from .optimizer import (
     Optimizer,
     check_fused,

@@ -10,8 +10,7 @@ import math
 
 import numpy as np
 
-from ..backend import get_array_module
-from ..fused import kernel
+from ..backend import get_array_module, kernel
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import get_array_module
-from ..fused import kernel
+from ..backend import get_array_module, kernel
 from .optimizer import Optimizer, check_fused
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from ...autograd import replayable
 from ...backend import get_array_module
 from ...creation import tensor
 from ...dispatch import bump_version
@@ -26,8 +27,16 @@ def clip_grad_norm_(
     """Scale all gradients together, in place, so their global norm is at most max_norm.
 
     Returns the norm before clipping (a 0-d tensor, as PyTorch). With error_if_nonfinite=True,
-    a NaN or infinite norm raises instead of spreading NaN into every gradient.
+    a NaN or infinite norm raises instead of spreading NaN into every gradient. Inside a
+    tg.jit step it runs at every call (a replayable call); the norm it returns there is the
+    first call's, so read it outside a jitted step.
     """
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    return _clip_grad_norm(parameters, max_norm, norm_type, error_if_nonfinite)
+
+
+@replayable
+def _clip_grad_norm(parameters: list, max_norm, norm_type, error_if_nonfinite) -> Tensor:
     with_grads = _with_grads(parameters)
     if not with_grads:
         return tensor(0.0)
@@ -53,7 +62,14 @@ def clip_grad_norm_(
 
 
 def clip_grad_value_(parameters: Iterable[Tensor], clip_value: float, foreach=None) -> None:
-    """Clamp every gradient element to [-clip_value, clip_value], in place."""
+    """Clamp every gradient element to [-clip_value, clip_value], in place (at every call of a
+    tg.jit step too)."""
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    _clip_grad_value(parameters, clip_value)
+
+
+@replayable
+def _clip_grad_value(parameters: list, clip_value: float) -> None:
     for p in _with_grads(parameters):
         grad = p.grad.array
         get_array_module(grad).clip(grad, -clip_value, clip_value, out=grad)

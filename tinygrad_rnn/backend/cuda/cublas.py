@@ -119,14 +119,17 @@ def _operand(x):
     return _operand(cupy.ascontiguousarray(x))
 
 
-def _gemm(handle, a, b):
-    """a (m, k) @ b (k, n) for 2-D arrays of one float dtype."""
+def _gemm(handle, a, b, out=None):
+    """a (m, k) @ b (k, n) for 2-D arrays of one float dtype, into `out` if given (a
+    C-contiguous (m, n) array of that dtype)."""
     import cupy
 
     (m, k), n = a.shape, b.shape[1]
+    if out is None:
+        out = cupy.empty((m, n), dtype=a.dtype)
     if m == 0 or n == 0 or k == 0:
-        return cupy.zeros((m, n), dtype=a.dtype)
-    out = cupy.empty((m, n), dtype=a.dtype)
+        out.fill(0)
+        return out
     a, op_a, ld_a = _operand(a)
     b, op_b, ld_b = _operand(b)
     gemm, one, zero = handle.gemm[a.dtype]
@@ -188,8 +191,9 @@ def _batched(handle, a, b):
     return out
 
 
-def matmul(a, b):
-    """a @ b by NumPy's rules for float32/float64 CuPy arrays; None when this cannot do it."""
+def matmul(a, b, out=None):
+    """a @ b by NumPy's rules for float32/float64 CuPy arrays, written into `out` if given (a
+    C-contiguous array of the result's shape and dtype); None when this cannot do it."""
     if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64) or not a.ndim or not b.ndim:
         return None
     a2 = a[None, :] if a.ndim == 1 else a
@@ -202,6 +206,16 @@ def matmul(a, b):
     import cupy
 
     handle.bind(cupy.cuda.get_current_stream().ptr)
+    if a2.ndim == 2 and b2.ndim == 2 and a.ndim == 2 and b.ndim == 2:
+        if out is not None and (
+            out.shape != (a2.shape[0], b2.shape[1])
+            or out.dtype != a.dtype
+            or not out.flags.c_contiguous
+        ):
+            return None
+        return _gemm(handle, a2, b2, out)
+    if out is not None:
+        return None
     out = _gemm(handle, a2, b2) if a2.ndim == 2 and b2.ndim == 2 else _batched(handle, a2, b2)
     if a.ndim == 1:
         out = out[..., 0, :]

@@ -1,4 +1,10 @@
-"""Array modules per device: NumPy for "cpu", CuPy for "cuda" (imported only when first needed)."""
+"""The only place that knows devices: NumPy for "cpu", CuPy for "cuda" (imported when first needed).
+
+The engine asks this module for what differs by device: the array module, products (`matmul`),
+stacking (`stack`) and fused kernels (`kernel`). What serves CuPy arrays beyond CuPy itself
+(fused kernels, cuBLAS called directly, CUDA graph capture) lives in `backend.cuda` and is
+imported only for CuPy arrays.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,6 @@ import sys
 from typing import Any
 
 import numpy as np
-
-from . import cublas
 
 DEVICES = ("cpu", "cuda")
 
@@ -167,15 +171,40 @@ def matmul(a, b):
     """a @ b; CuPy float arrays go straight to cuBLAS, where a CUDA graph can capture them."""
     if isinstance(a, np.ndarray):
         return a @ b
+    from .cuda import cublas
+
     out = cublas.matmul(a, b)
     return a @ b if out is None else out
 
 
-def batches_products(array) -> bool:
-    """Whether a weight's gradient products should wait to be summed as one large product:
-    on CuPy it saves a launch and an addition per time step; on NumPy it gains nothing and
-    would keep every step's operands alive until the end of the backward walk."""
-    return not isinstance(array, np.ndarray)
+def kernel(name: str, *arrays):
+    """The fused GPU kernel `name` for these arrays (see backend/cuda/fused.py), or None: always
+    None for NumPy arrays, so the caller runs its array code, the kernels' reference."""
+    if type(arrays[0]) is np.ndarray:
+        return None
+    from .cuda import fused
+
+    return fused.kernel(name, *arrays)
+
+
+def stack(arrays):
+    """`arrays` (one shape and dtype, C-contiguous) stacked on a new first axis, or None where
+    they do not stack so. On CuPy one launch per 64 of them, a stack a CUDA graph can hold
+    (CuPy's own reads their addresses on the host); on NumPy np.stack."""
+    first = arrays[0]
+    if type(first) is not np.ndarray:
+        from .cuda import fused
+
+        return fused.stack(arrays)
+    for array in arrays:
+        if (
+            type(array) is not np.ndarray
+            or array.shape != first.shape
+            or array.dtype != first.dtype
+            or not array.flags.c_contiguous
+        ):
+            return None
+    return np.stack(arrays)
 
 
 def sum_to(grad, shape: tuple[int, ...]):

@@ -1,10 +1,10 @@
 """Fused elementwise kernels for CuPy arrays: one GPU launch where the generic code makes several.
 
-An op or optimizer asks `kernel(name, *arrays)` and gets a CuPy ElementwiseKernel, or None when
-the arrays are NumPy's, differ in dtype, or fused kernels are switched off; on None it runs its
-generic array code, which stays the reference the kernels are tested against. On a GPU, each
-small elementwise op costs ~10 µs of host time to launch, so an RNN step is launch-bound and
-fusing pays; on the CPU the generic code is already one pass per op.
+An op or optimizer asks the backend's `kernel(name, *arrays)` and gets a CuPy ElementwiseKernel,
+or None when the arrays are NumPy's, differ in dtype, or fused kernels are switched off; on None
+it runs its generic array code, which stays the reference the kernels are tested against. On a
+GPU, each small elementwise op costs ~10 µs of host time to launch, so an RNN step is
+launch-bound and fusing pays; on the CPU the generic code is already one pass per op.
 """
 
 from __future__ import annotations
@@ -205,10 +205,11 @@ def _stack_kernel(count: int, itemsize: int):
     return _stack_kernels[key]
 
 
-def stack(arrays):
+def stack(arrays, out=None):
     """`arrays` (CuPy, one shape and dtype, C-contiguous) stacked on a new first axis with one
-    launch per 64 of them; None where that does not apply. CuPy's own stack of many arrays
-    first copies their addresses from the host, which a CUDA graph capture cannot hold."""
+    launch per 64 of them, into `out` if given (C-contiguous, of the stacked shape); None where
+    that does not apply. CuPy's own stack of many arrays first copies their addresses from the
+    host, which a CUDA graph capture cannot hold."""
     first = arrays[0]
     if not _serves(first):
         return None
@@ -218,7 +219,11 @@ def stack(arrays):
         return None
     import cupy
 
-    out = cupy.empty((len(arrays), *first.shape), dtype=first.dtype)
+    shape = (len(arrays), *first.shape)
+    if out is None:
+        out = cupy.empty(shape, dtype=first.dtype)
+    elif out.shape != shape or out.dtype != first.dtype or not out.flags.c_contiguous:
+        return None
     size = first.size
     if size == 0:
         return out

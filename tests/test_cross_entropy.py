@@ -1,0 +1,60 @@
+"""F.cross_entropy's one-op path (ops.CrossEntropy) against the composition it replaces."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import F
+
+
+def composed(logits, labels, ignore_index, reduction):
+    """log_softmax then nll_loss: the path the fused op stands in for."""
+    return F.nll_loss(
+        F.log_softmax(logits, 1), labels, ignore_index=ignore_index, reduction=reduction
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 6),
+    classes=st.integers(1, 7),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    ignore_some=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_loss_is_the_compositions_and_gradients_agree(
+    rows, classes, reduction, dtype, ignore_some, seed
+):
+    rng = np.random.default_rng(seed)
+    values = (rng.standard_normal((rows, classes)) * 4).astype(dtype)
+    labels = rng.integers(0, classes, rows)
+    if ignore_some:
+        labels[rng.random(rows) < 0.4] = -100
+    results = []
+    for loss_of in (F.cross_entropy, composed):
+        logits = tg.tensor(values, requires_grad=True)
+        loss = loss_of(logits, tg.tensor(labels), ignore_index=-100, reduction=reduction)
+        loss.sum().backward()
+        results.append((loss.detach().numpy(), logits.grad.numpy()))
+    (loss, grad), (expected_loss, expected_grad) = results
+    np.testing.assert_array_equal(loss, expected_loss)  # the same operations, in the same order
+    tolerance = 1e-6 if dtype == np.float32 else 1e-14  # softmax as exp / sum, not exp(log_probs)
+    np.testing.assert_allclose(grad, expected_grad, rtol=tolerance, atol=tolerance)
+
+
+def test_the_common_case_is_one_op_and_other_cases_compose():
+    logits = tg.zeros(3, 4, requires_grad=True)
+    labels = tg.tensor([0, 1, 3])
+    assert type(F.cross_entropy(logits, labels).grad_fn).__name__ == "CrossEntropy"
+    weighted = F.cross_entropy(logits, labels, weight=tg.ones(4))
+    smoothed = F.cross_entropy(logits, labels, label_smoothing=0.1)
+    assert type(weighted.grad_fn).__name__ != "CrossEntropy"
+    assert type(smoothed.grad_fn).__name__ != "CrossEntropy"
+
+
+def test_bad_labels_are_refused_before_any_work():
+    with pytest.raises(IndexError, match="Target 4 is out of bounds"):
+        F.cross_entropy(tg.zeros(2, 4), tg.tensor([0, 4]))
