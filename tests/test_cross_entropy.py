@@ -58,3 +58,20 @@ def test_the_common_case_is_one_op_and_other_cases_compose():
 def test_bad_labels_are_refused_before_any_work():
     with pytest.raises(IndexError, match="Target 4 is out of bounds"):
         F.cross_entropy(tg.zeros(2, 4), tg.tensor([0, 4]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_special_values_and_ignored_rows_as_pytorch(reduction):
+    """Rows with -inf, +inf or NaN logits and a batch whose targets are all ignored give
+    PyTorch's values and gradients (the mean of nothing is NaN, its gradient zero)."""
+    torch = pytest.importorskip("torch")
+    logits = np.array([[-np.inf, 1.0], [np.inf, 1.0], [np.nan, 0.0], [0.5, -0.5]], np.float32)
+    for labels in ([0, 1, 1, 0], [-100, -100, -100, -100], [1, -100, 0, -100]):
+        results = []
+        for lib in (tg, torch):
+            x = lib.tensor(logits, requires_grad=True)
+            loss = lib.nn.functional.cross_entropy(x, lib.tensor(labels), reduction=reduction)
+            loss.sum().backward()
+            results.append((loss.detach().numpy(), x.grad.numpy()))
+        for ours, theirs in zip(*results):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=0)  # NaN where it is NaN

@@ -25,11 +25,11 @@ class CrossEntropy(Function):
         rows = xp.arange(labels.shape[0])
         keep = labels != ignore
         safe = xp.where(keep, labels, 0)
-        shifted = logits - logits.max(axis=1, keepdims=True) if logits.size else logits.copy()
-        picked = shifted[rows, safe]
-        exps = xp.exp(shifted, out=shifted)  # shifted is fresh: keep exp in its place
-        sums = exps.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf: NaN, as PyTorch's
+            shifted = logits - logits.max(axis=1, keepdims=True) if logits.size else logits.copy()
+            picked = shifted[rows, safe]
+            exps = xp.exp(shifted, out=shifted)  # shifted is fresh: keep exp in its place
+            sums = exps.sum(axis=1, keepdims=True)
             log_probs = picked - xp.log(sums)[:, 0]
         weights = keep.astype(logits.dtype)
         losses = -log_probs * weights
