@@ -32,7 +32,7 @@ class CrossEntropy(Function):
             sums = exps.sum(axis=1, keepdims=True)
             log_probs = picked - xp.log(sums)[:, 0]
         weights = keep.astype(logits.dtype)
-        losses = -log_probs * weights
+        losses = xp.where(keep, -log_probs, xp.zeros((), logits.dtype))  # ignored: 0, even at inf
         self.exps, self.sums, self.rows, self.safe = exps, sums, rows, safe
         self.weights, self.reduction = weights, reduction
         if reduction == "none":
