@@ -205,3 +205,35 @@ def test_gradcheck_reports_the_worst_element():
     with pytest.raises(tg.GradcheckError, match="random direction"):
         tg.gradcheck(lambda t: _apply(WrongSquare, t), [x], directional=True)
     assert tg.gradcheck(lambda t: t * t, [x], directional=True)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "int64"])
+def test_python_numbers_out_of_an_integer_dtypes_range_are_refused_as_pytorch(dtype):
+    torch = pytest.importorskip("torch")
+    values = [
+        [-1],
+        [-129],
+        [-256],
+        [255],
+        [256],
+        [128],
+        [-0.2],
+        [-1.0],
+        [255.9],
+        [float("nan")],
+        [float("inf")],
+        [2**31],
+        [-(2**31) - 1],
+        [2**63 - 1],
+        [True],
+        [[1, 2], [3, 300]],
+        [],
+    ]
+    for value in values:
+        outcomes = []
+        for lib in (tg, torch):
+            try:
+                outcomes.append(lib.tensor(value, dtype=getattr(lib, dtype)).tolist())
+            except RuntimeError:
+                outcomes.append(RuntimeError)
+        assert outcomes[0] == outcomes[1], value

@@ -86,6 +86,9 @@ from .runtime import (
 from .serialization import load, save
 from .tensor import Size, Tensor
 from .tensor_shape import cat, stack, where
+from .tensor_types import CPU_TYPES
+
+globals().update(CPU_TYPES)  # the legacy types: FloatTensor, LongTensor, ...
 
 concatenate = concat = cat
 

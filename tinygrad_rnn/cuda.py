@@ -8,6 +8,7 @@ nothing left to seed and change nothing (PyTorch's `torch.manual_seed` seeds CUD
 from __future__ import annotations
 
 from . import backend
+from .tensor_types import CUDA_TYPES
 
 __all__ = [
     "current_device",
@@ -23,7 +24,9 @@ __all__ = [
     "seed_all",
     "set_device",
     "synchronize",
+    *CUDA_TYPES,
 ]
+globals().update(CUDA_TYPES)  # the legacy types: torch.cuda.FloatTensor, ...
 
 
 def is_available() -> bool:

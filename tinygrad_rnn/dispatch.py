@@ -161,7 +161,23 @@ def array_of(data, dtype=None):
         first = first[0]
     if dtype is None and isinstance(first, np.generic):
         dtype = array.dtype  # NumPy scalars keep their dtype, as in PyTorch
-    return array.astype(data_dtype(array, dtype), copy=False)
+    dtype = data_dtype(array, dtype)
+    _check_fits(array, dtype)
+    return array.astype(dtype, copy=False)
+
+
+def _check_fits(array: np.ndarray, dtype: np.dtype) -> None:
+    """PyTorch's check on Python numbers made into an integer dtype: floats must be finite
+    and within its range, ints within it too (an unsigned type also takes -max..-1, which
+    wrap around, as PyTorch's do)."""
+    if dtype.kind not in "iu" or array.dtype.kind not in "iuf" or not array.size:
+        return
+    info = np.iinfo(dtype)
+    low = -int(info.max) if dtype.kind == "u" and array.dtype.kind != "f" else int(info.min)
+    with np.errstate(invalid="ignore"):
+        fits = bool(np.isfinite(array).all()) and low <= array.min() and array.max() <= info.max
+    if not fits:
+        raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
 
 
 def to_tensor(data, device=None, dtype=None):

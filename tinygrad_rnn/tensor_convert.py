@@ -10,7 +10,7 @@ import numpy as np
 from . import dispatch, ops
 from .autograd import refuse_in_capture
 from .backend import check_device, to_device, xp_for
-from .dtypes import check_dtype
+from .dtypes import as_dtype, check_dtype
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -76,12 +76,18 @@ class ConvertMethods:
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def type(self, dtype=None):
-        """The type name ('torch.FloatTensor'), or this tensor cast to `dtype`."""
+        """The type name ('torch.FloatTensor', 'torch.cuda.FloatTensor'), or this tensor as
+        `dtype`: a dtype, a legacy type (torch.LongTensor) or its name, which also name the
+        device."""
         if dtype is None:
-            return f"torch.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+            where = "torch.cuda." if self.device.type == "cuda" else "torch."
+            return where + _TYPE_NAMES.get(self.dtype.name, self.dtype.name)
         if isinstance(dtype, str):
             names = {v: k for k, v in _TYPE_NAMES.items()}
-            dtype = names[dtype.rsplit(".", 1)[-1]]
+            device = "cuda" if dtype.startswith("torch.cuda.") else "cpu"
+            return self.to(device, as_dtype(np.dtype(names[dtype.rsplit(".", 1)[-1]])))
+        if isinstance(dtype, type) and hasattr(dtype, "is_cuda"):  # torch.cuda.FloatTensor, ...
+            return self.to("cuda" if dtype.is_cuda else "cpu", dtype.dtype)
         return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
@@ -131,6 +137,11 @@ class ConvertMethods:
         array = to_device(dispatch.array_of(data, dtype), device).copy()
         return dispatch.leaf(array, device, requires_grad)
 
+    def new(self, *args, device=None) -> Tensor:
+        """PyTorch's legacy constructor with this tensor's dtype and device: new(2, 3) is a
+        zero-filled (2, 3) tensor (PyTorch: uninitialised), new([1, 2]) holds that data."""
+        return legacy_new(args, self.dtype, self.device if device is None else device)
+
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
         """A tensor of `size` filled with `fill_value`, with this tensor's dtype and device."""
         device = check_device(device or self.device)
@@ -146,6 +157,36 @@ class ConvertMethods:
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False) -> Tensor:
         return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def legacy_new(args: tuple, dtype, device) -> Tensor:
+    """PyTorch's legacy constructor (torch.LongTensor(...), tensor.new(...)): sizes (ints or a
+    torch.Size) give a zero-filled tensor, one sequence or array its values converted to
+    `dtype`, nothing an empty tensor."""
+    device = check_device(device)
+    if len(args) == 1 and isinstance(args[0], tuple) and hasattr(args[0], "numel"):
+        args = tuple(args[0])  # a torch.Size means sizes; a plain tuple is data
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        shape = tuple(int(a) for a in args) if args else (0,)
+        if any(size < 0 for size in shape):
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}"
+            )
+        return dispatch.leaf(xp_for(device).zeros(shape, dtype=dtype), device, False)
+    if len(args) > 1:
+        raise TypeError(f"new() takes sizes (ints) or one sequence of data, got {args!r}")
+    data = args[0]
+    if type(data) in dispatch.TENSOR_TYPES:
+        if data.dtype == dtype and data.device == device:
+            return data.detach()  # PyTorch's alias of the same memory
+        raise TypeError(
+            f"a legacy {dtype.name} constructor does not take a tensor (got {data.dtype.name}):"
+            f" use tensor.to(torch.{dtype.name}) or torch.tensor(data)"
+        )
+    if dispatch.host_array(data) is None and not isinstance(data, (list, tuple)):
+        raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+    array = dispatch.array_of(data, dtype)  # torch.tensor's conversion and range checks
+    return dispatch.leaf(to_device(array.copy(), device), device, False)
 
 
 _TYPE_NAMES = {

@@ -16,6 +16,7 @@ from . import ops
 from .dispatch import apply_inplace, broadcast_error, cast, operand
 from .dtypes import get_default_dtype, is_floating
 from .random import numpy_generator
+from .tensor_math import deprecated_alpha
 
 
 def _in_dtype(value, dtype):
@@ -29,13 +30,15 @@ class InplaceMethods:
     def _inplace_binary(self, fn_cls, other, **kwargs):
         return apply_inplace(self, fn_cls, (self, operand(other, self)), kwargs)
 
-    def add_(self, other, *, alpha=1):
+    def add_(self, other, *rest, alpha=1):
         """self += alpha * other."""
+        other, alpha = deprecated_alpha("add_", other, rest, alpha)
         other = operand(other, self)
         return self._inplace_binary(ops.Add, other if alpha == 1 else other * alpha)
 
-    def sub_(self, other, *, alpha=1):
+    def sub_(self, other, *rest, alpha=1):
         """self -= alpha * other."""
+        other, alpha = deprecated_alpha("sub_", other, rest, alpha)
         other = operand(other, self)
         return self._inplace_binary(ops.Sub, other if alpha == 1 else other * alpha)
 

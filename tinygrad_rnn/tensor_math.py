@@ -7,6 +7,8 @@ float dtype, as PyTorch does.
 
 from __future__ import annotations
 
+import warnings
+
 from . import ops
 from .dispatch import (
     TENSOR_TYPES,
@@ -29,6 +31,24 @@ def _floating(x):
 
 def _scaled(other, alpha):
     return other if alpha == 1 else other * alpha
+
+
+def deprecated_alpha(name: str, other, rest: tuple, alpha):
+    """(other, alpha) from add/sub's deprecated form `add(Number alpha, Tensor other)`, which
+    PyTorch still takes with a warning (old programs update weights with
+    `p.data.add_(-lr, p.grad)`)."""
+    if not rest:
+        return other, alpha
+    if len(rest) > 1 or type(rest[0]) not in TENSOR_TYPES or type(other) in TENSOR_TYPES:
+        raise TypeError(f"{name}() takes one tensor or number and a keyword alpha")
+    warnings.warn(
+        f"This overload of {name} is deprecated:\n\t{name}(Number alpha, Tensor other)\n"
+        f"Consider using one of the following signatures instead:\n\t"
+        f"{name}(Tensor other, *, Number alpha = 1)",
+        UserWarning,
+        stacklevel=3,
+    )
+    return rest[0], other
 
 
 class MathMethods:
@@ -145,12 +165,14 @@ class MathMethods:
             return NotImplemented
         return _matmul(operand(other, self), self)
 
-    def add(self, other, *, alpha=1):
+    def add(self, other, *rest, alpha=1):
         """self + alpha * other."""
+        other, alpha = deprecated_alpha("add", other, rest, alpha)
         return self + _scaled(operand(other, self), alpha)
 
-    def sub(self, other, *, alpha=1):
+    def sub(self, other, *rest, alpha=1):
         """self - alpha * other."""
+        other, alpha = deprecated_alpha("sub", other, rest, alpha)
         return self - _scaled(operand(other, self), alpha)
 
     def mul(self, other):
