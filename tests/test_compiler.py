@@ -245,3 +245,22 @@ def test_every_fusible_statement_of_a_step_evaluates_as_its_lines():
             np.testing.assert_allclose(scope[name], value, rtol=1e-6)
         checked += 1
     assert checked >= 2
+
+
+def test_an_lstm_cell_is_written_as_its_array_code_into_planned_buffers():
+    model = Classifier("LSTM", tg.float32)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+    @tg.jit
+    def step(x, labels):
+        loss = F.cross_entropy(model(x), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    x = tg.tensor(np.random.default_rng(0).standard_normal((4, 6, 5)), dtype=tg.float32)
+    step(x, tg.tensor([0, 1, 2, 0]))
+    source = step.source()
+    assert source.count("lstm_forward_into(") == 6 and source.count("lstm_backward_into(") == 6
+    assert "LSTMCell" not in source  # no step runs the Function itself

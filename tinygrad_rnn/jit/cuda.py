@@ -35,7 +35,7 @@ import contextlib
 
 import numpy as np
 
-from .. import autograd
+from .. import autograd, cell_ops
 from ..autograd import JitError
 from ..backend import sum_to
 from .fusion import fuse
@@ -65,6 +65,8 @@ def cuda_namespace() -> dict:
     namespace.update(
         dtype=np.dtype,
         matmul=matmul,
+        lstm_forward_into=cell_ops.lstm_forward_into,
+        lstm_backward_into=cell_ops.lstm_backward_into,
         stack=stack,
         sum_to=sum_to,
         stacked_product=autograd.stacked_product,

@@ -13,7 +13,7 @@ import linecache
 
 import numpy as np
 
-from .. import autograd
+from .. import autograd, cell_ops
 from ..backend import sum_to
 from .program import COMPUTED, OBJECT, VIEW, Program
 
@@ -56,6 +56,8 @@ def numpy_namespace() -> dict:
     namespace = {name: getattr(np, name) for name in ARRAY_FUNCTIONS}
     namespace.update(
         matmul=np.matmul,
+        lstm_forward_into=cell_ops.lstm_forward_into,
+        lstm_backward_into=cell_ops.lstm_backward_into,
         sum_to=sum_to,
         stacked_product=autograd.stacked_product,
         add_part=add_part,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import cell_ops, ops
 from ..ops.shape import is_basic_index
 from .program import COMPUTED, LITERAL, OBJECT, index_text
 
@@ -342,3 +342,45 @@ def stack(builder, op, inputs):
         ]
 
     return Backward(backward)
+
+
+# ---------------------------------------------------------------- recurrent cells
+
+
+@rule(cell_ops.LSTMCell)
+def lstm_cell(builder, op, inputs):
+    """The cell's own array code (cell_ops.lstm_*_into) with every array the plan's: its
+    gates' gradient, written in place, is what the weights' stacked products read."""
+    a, b, c = inputs
+    if LITERAL in (a.kind, b.kind, c.kind) or not _exact_cell(a, b, c):
+        return None
+    out = _out(builder, op)
+    if out is None:
+        return None
+    program = builder.program
+    acts = program.fresh("s", COMPUTED, (4, *c.shape), a.dtype)
+    tanh_c = program.fresh("s", COMPUTED, c.shape, c.dtype)
+    line = (
+        f"lstm_forward_into({a.name}, {b.name}, {c.name}, {out.name}, {acts.name}, {tanh_c.name})"
+    )
+    program.emit([a, b, c], [out, acts, tanh_c], [line])
+
+    def backward(walk, g):
+        d_gates, d_c = walk.computed(a.shape, a.dtype), walk.computed(c.shape, c.dtype)
+        scratch = walk.computed((2, *c.shape), c.dtype)
+        arguments = [f"{g.name}[0]", f"{g.name}[1]", c.name, f"{out.name}[1]", acts.name]
+        arguments += [tanh_c.name, d_gates.name, d_c.name, scratch.name]
+        line = f"lstm_backward_into({', '.join(arguments)})"
+        walk.emit([g, c, out, acts, tanh_c], [d_gates, d_c, scratch], [line])
+        return [("array", d_gates), ("array", d_gates), ("array", d_c)]
+
+    return Backward(backward)
+
+
+def _exact_cell(a, b, c) -> bool:
+    return (
+        len(c.shape) == 2
+        and tuple(a.shape) == tuple(b.shape) == (c.shape[0], 4 * c.shape[1])
+        and a.dtype == b.dtype == c.dtype
+        and np.dtype(c.dtype).kind == "f"
+    )
