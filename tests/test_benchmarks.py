@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks import bench_engine, bench_gpu, lm_step, numpy_rnn, rnn_step
+from benchmarks import bench_engine, bench_gpu, lm_step, lstm_step, numpy_rnn, rnn_step
 
 
 def test_engine_benchmark_runs_and_checks_the_gradients(tmp_path):
@@ -69,3 +69,11 @@ def test_language_model_benchmark_runs_small_with_every_loss_checked(tmp_path):
     lm_step.main([*sizes, "--repeats", "2", "--no-torch-compile", "--out", str(out)])
     timing = json.loads(out.read_text())["timing"]
     assert {"engine eager", "engine compiled (tg.jit)", "torch eager"} <= set(timing)
+
+
+def test_lstm_benchmark_runs_small_with_every_loss_checked(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "lstm.json"
+    lstm_step.main(["--batch", "4", "--repeats", "2", "--out", str(out)])
+    timing = json.loads(out.read_text())["timing"]
+    assert set(timing) == {"engine eager", "engine compiled (tg.jit)", "torch eager, fused nn.LSTM"}

@@ -12,8 +12,12 @@ time-stacked operands written in place for a weight's stacked gradient product, 
 engine's gradient bookkeeping worked out ahead. `step.source()` prints it. Later calls with
 that signature run the compiled program on the new inputs.
 
-A compiled call computes what eager execution computes, to the bit on the CPU (the same
-operations in the same order; see backward.py for the one exception, the sign of a zero).
+A compiled call computes what eager execution computes with the same operations in the same
+order: on the CPU the recurrent layers, cells, losses and optimizers give the same bits (see
+backward.py for the sign of a zero). An op left to its own Function (batch norm, say) may get
+its gradient in a planned buffer laid out otherwise than eager's array (contiguous where eager
+had a transposed view); NumPy then sums its reductions in another order, and results agree to
+rounding (the tests bound it per dtype).
 
 The rules, so that a compiled call never silently differs from running fn:
 - a new signature is captured anew (each signature keeps its own program), and so is one
