@@ -306,3 +306,31 @@ def test_reductions_over_relaid_buffers_agree_with_eager_to_rounding(dtype, tole
             np.testing.assert_allclose(
                 b.grad.numpy(), a.grad.numpy(), rtol=0, atol=tolerance * scale
             )
+
+
+def test_values_nothing_uses_are_not_computed():
+    """A layer's whole output sequence when only its last state is used, and a value computed
+    but never returned: dropped from the program, the results unchanged."""
+    models = [Classifier("RNN", tg.float64) for _ in range(2)]
+
+    def step_of(model):
+        def step(x, labels):
+            output, h_n = model.rnn(x)
+            unused = (output * 2).tanh().sum()  # noqa: F841 - computed, never used
+            loss = F.cross_entropy(model.dense(h_n[0]), labels)
+            loss.backward()
+            return loss
+
+        return step
+
+    eager, compiled = step_of(models[0]), tg.jit(step_of(models[1]))
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = tg.tensor(rng.standard_normal((4, 6, 5)))
+        labels = tg.tensor(rng.integers(0, 3, 4))
+        assert eager(x, labels).item() == compiled(x, labels).item()
+    for a, b in zip(models[0].parameters(), models[1].parameters()):
+        np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    source = compiled.source()
+    assert source.count("tanh(") == 6  # the 6 steps': (output * 2).tanh() is gone
+    assert "stack(" not in source
