@@ -25,4 +25,7 @@ timeout 120 python -m benchmarks.bench_gpu --repeats 30 --out "$logs/gpu.json" 2
 # torch.compile (where Triton is installed; its first call compiles for a minute or two)
 timeout 300 python -m benchmarks.lm_step --device cuda --repeats 20 --out "$logs/lm_step.json" \
   2>&1 | tee "$logs/lm_step.log" || status=1
+# the book's 3-layer LSTM step: the engine eager and compiled against PyTorch's fused cuDNN LSTM
+timeout 120 python -m benchmarks.lstm_step --device cuda --repeats 10 --out "$logs/lstm_step.json" \
+  2>&1 | tee "$logs/lstm_step.log" || status=1
 exit "$status"
