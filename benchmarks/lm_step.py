@@ -17,13 +17,12 @@ against the engine's eager ones.
 from __future__ import annotations
 
 import argparse
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 import tinygrad_rnn as tg
-from benchmarks.timing import measure, print_table, write_json
+from benchmarks.timing import check_then_measure, print_table, step_rows, write_json
 from tinygrad_rnn import F, nn, optim
 
 LAYERS, CLIP, LR = 2, 0.25, 20.0
@@ -181,27 +180,8 @@ def main(argv=None) -> dict:
     weights = init_weights(sizes)
     data = batches(sizes, 4)
     variants = make_variants(sizes, weights, args.device, not args.no_torch_compile)
-    first_calls, losses = {}, {}
-    for name, step in variants.items():  # the first call captures or compiles: timed apart
-        start = time.perf_counter()
-        losses[name] = [step(*data[0])]
-        first_calls[name] = time.perf_counter() - start
-        losses[name].append(step(*data[1]))
-    for name, values in losses.items():
-        np.testing.assert_allclose(values, losses["engine eager"], rtol=2e-4, err_msg=name)
-    calls = {name: (lambda s=step: s(*data[2])) for name, step in variants.items()}
-    timing = measure(calls, args.repeats, warmup=2, settle=1)
-    reference = timing.get("torch eager", timing["engine eager"])["median"]
-    rows = [
-        [
-            name,
-            f"{t['median'] * 1e3:.1f}",
-            f"{t['min'] * 1e3:.1f}-{t['max'] * 1e3:.1f}",
-            f"{t['median'] / reference:.2f}x",
-            f"{first_calls[name]:.2f}",
-        ]
-        for name, t in timing.items()
-    ]
+    timing, first_calls, losses = check_then_measure(variants, data, args.repeats, rtol=2e-4)
+    rows = step_rows(timing, first_calls, "torch eager")
     print_table(
         f"word language model step, {args.device} (ms; first two losses checked equal)",
         ["implementation", "median", "min-max", "vs torch eager", "first call s"],

@@ -11,12 +11,11 @@ Before timing, every variant's first two losses are checked against the engine's
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 import tinygrad_rnn as tg
-from benchmarks.timing import measure, print_table, write_json
+from benchmarks.timing import check_then_measure, print_table, step_rows, write_json
 from tinygrad_rnn import F, nn, optim
 
 INPUTS, HIDDEN, LAYERS, CLASSES, STEPS = 28, 150, 3, 10, 28
@@ -136,28 +135,10 @@ def main(argv=None) -> dict:
     images = rng.random((args.batch, STEPS, INPUTS), dtype=np.float32)
     labels = rng.integers(0, CLASSES, args.batch)
     variants = make_variants(weights, args.device, args.torch_compile)
-    first_calls, losses = {}, {}
-    for name, step in variants.items():  # the first call captures or compiles: timed apart
-        start = time.perf_counter()
-        losses[name] = [step(images, labels)]
-        first_calls[name] = time.perf_counter() - start
-        losses[name].append(step(images, labels))
-    for name, values in losses.items():
-        np.testing.assert_allclose(values, losses["engine eager"], rtol=1e-4, err_msg=name)
-    calls = {name: (lambda s=step: s(images, labels)) for name, step in variants.items()}
-    timing = measure(calls, args.repeats, warmup=2, settle=1)
-    reference = timing.get("torch eager, fused nn.LSTM", timing["engine eager"])["median"]
-    rows = [
-        [
-            name,
-            f"{t['median'] * 1e3:.1f}",
-            f"{t['min'] * 1e3:.1f}-{t['max'] * 1e3:.1f}",
-            f"{t['median'] / reference:.2f}x",
-            f"{t['median'] * EPOCH_STEPS:.1f}",
-            f"{first_calls[name]:.2f}",
-        ]
-        for name, t in timing.items()
-    ]
+    timing, first_calls, losses = check_then_measure(
+        variants, [(images, labels)] * 3, args.repeats, rtol=1e-4
+    )
+    rows = step_rows(timing, first_calls, "torch eager, fused nn.LSTM", EPOCH_STEPS)
     print_table(
         f"3-layer LSTM step, batch {args.batch}, {args.device} (ms; first two losses checked)",
         ["implementation", "median", "min-max", "vs torch", "epoch s", "first call s"],

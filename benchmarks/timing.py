@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 
 def measure(
     variants: dict[str, Callable[[], object]], repeats: int, warmup: int = 3, settle: int = 0
@@ -33,6 +35,40 @@ def measure(
         name: {"median": statistics.median(s), "min": min(s), "max": max(s), "repeats": len(s)}
         for name, s in samples.items()
     }
+
+
+def check_then_measure(
+    variants: dict[str, Callable], batches: list, repeats: int, rtol: float
+) -> tuple[dict, dict, dict]:
+    """Training-step benchmarks: each variant's first call on batches[0] (it captures or
+    compiles: timed apart), a second on batches[1], both losses checked against the first
+    variant's; then the variants interleaved on batches[2]. (timing, first-call seconds,
+    losses)."""
+    first_calls, losses = {}, {}
+    for name, step in variants.items():
+        start = time.perf_counter()
+        losses[name] = [step(*batches[0])]
+        first_calls[name] = time.perf_counter() - start
+        losses[name].append(step(*batches[1]))
+    reference = next(iter(losses.values()))
+    for name, values in losses.items():
+        np.testing.assert_allclose(values, reference, rtol=rtol, err_msg=name)
+    calls = {name: (lambda s=step: s(*batches[2])) for name, step in variants.items()}
+    return measure(calls, repeats, warmup=2, settle=1), first_calls, losses
+
+
+def step_rows(timing: dict, first_calls: dict, reference: str, epoch_steps: int = 0) -> list:
+    """Table rows: median and range in ms, the ratio to `reference`, the first call, and, given
+    `epoch_steps`, the seconds such an epoch takes at the median."""
+    base = timing.get(reference, next(iter(timing.values())))["median"]
+    rows = []
+    for name, t in timing.items():
+        row = [name, f"{t['median'] * 1e3:.1f}", f"{t['min'] * 1e3:.1f}-{t['max'] * 1e3:.1f}"]
+        row.append(f"{t['median'] / base:.2f}x")
+        if epoch_steps:
+            row.append(f"{t['median'] * epoch_steps:.1f}")
+        rows.append([*row, f"{first_calls[name]:.2f}"])
+    return rows
 
 
 def print_table(title: str, header: list[str], rows: list[list]) -> None:

@@ -101,6 +101,24 @@ def test_compiled_gradients_equal_eager_bit_for_bit(dtype, codes, operands, use_
 # ---------------------------------------------------------------- recurrent layers
 
 
+def training_step(model, optimizer, loss_of=None):
+    """step(*inputs): the loss (model(x) against labels by cross-entropy, or loss_of(*inputs)),
+    zero_grad, backward, optimizer.step; returns the loss."""
+
+    def step(*inputs):
+        if loss_of is None:
+            x, labels = inputs
+            loss = F.cross_entropy(model(x), labels)
+        else:
+            loss = loss_of(*inputs)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 class Classifier(nn.Module):
     def __init__(self, kind, dtype, **options):
         super().__init__()
@@ -126,18 +144,8 @@ class Classifier(nn.Module):
 def test_training_steps_equal_eager_bit_for_bit(kind, options, dtype):
     models = [Classifier(kind, dtype, **options) for _ in range(2)]
     optimizers = [optim.Adam(m.parameters(), lr=0.01) for m in models]
-
-    def step_of(model, optimizer):
-        def step(x, labels):
-            loss = F.cross_entropy(model(x), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            return loss
-
-        return step
-
-    eager, compiled = step_of(models[0], optimizers[0]), tg.jit(step_of(models[1], optimizers[1]))
+    eager = training_step(models[0], optimizers[0])
+    compiled = tg.jit(training_step(models[1], optimizers[1]))
     rng = np.random.default_rng(0)
     for _ in range(4):
         x = tg.tensor(rng.standard_normal((4, 7, 5)), dtype=dtype)
@@ -152,16 +160,7 @@ def test_training_steps_equal_eager_bit_for_bit(kind, options, dtype):
 
 def _book_step(steps=28, batch=8):
     model = Classifier("RNN", tg.float32)
-    optimizer = optim.Adam(model.parameters(), lr=1e-3)
-
-    @tg.jit
-    def step(x, labels):
-        loss = F.cross_entropy(model(x), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    step = tg.jit(training_step(model, optim.Adam(model.parameters(), lr=1e-3)))
     rng = np.random.default_rng(0)
     x = tg.tensor(rng.standard_normal((batch, steps, 5)), dtype=tg.float32)
     labels = tg.tensor(rng.integers(0, 3, batch))
@@ -249,16 +248,7 @@ def test_every_fusible_statement_of_a_step_evaluates_as_its_lines():
 
 def test_an_lstm_cell_is_written_as_its_array_code_into_planned_buffers():
     model = Classifier("LSTM", tg.float32)
-    optimizer = optim.SGD(model.parameters(), lr=0.1)
-
-    @tg.jit
-    def step(x, labels):
-        loss = F.cross_entropy(model(x), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    step = tg.jit(training_step(model, optim.SGD(model.parameters(), lr=0.1)))
     x = tg.tensor(np.random.default_rng(0).standard_normal((4, 6, 5)), dtype=tg.float32)
     step(x, tg.tensor([0, 1, 2, 0]))
     source = step.source()
@@ -284,18 +274,8 @@ class _NormTagger(nn.Module):
 def test_reductions_over_relaid_buffers_agree_with_eager_to_rounding(dtype, tolerance):
     models = [_NormTagger(dtype) for _ in range(2)]
     optimizers = [optim.SGD(m.parameters(), lr=0.1) for m in models]
-
-    def step_of(model, optimizer):
-        def step(tokens):
-            loss = model(tokens)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            return loss
-
-        return step
-
-    eager, compiled = step_of(*models[:1], optimizers[0]), tg.jit(step_of(models[1], optimizers[1]))
+    eager = training_step(models[0], optimizers[0], models[0])
+    compiled = tg.jit(training_step(models[1], optimizers[1], models[1]))
     rng = np.random.default_rng(0)
     for _ in range(5):
         tokens = tg.tensor(rng.integers(0, 7, (3, 5)))

@@ -5,38 +5,18 @@ import json
 
 import numpy as np
 import pytest
+from test_compiler import Classifier, training_step
 
 import tinygrad_rnn as tg
 from benchmarks import lm_step
-from tinygrad_rnn import F, nn, optim
+from tinygrad_rnn import optim
 
 pytestmark = pytest.mark.gpu
 
 
-class Classifier(nn.Module):
-    def __init__(self, kind, dtype, **options):
-        super().__init__()
-        self.rnn = getattr(nn, kind)(5, 6, batch_first=True, generator=0, dtype=dtype, **options)
-        self.dense = nn.Linear(6, 3, generator=1)
-        self.dense.to(dtype)
-
-    def forward(self, x):
-        output, _ = self.rnn(x)
-        return self.dense(output[:, -1])
-
-
 def _train(device, kind, dtype, calls=5, **options):
     model = Classifier(kind, dtype, **options).to(device)
-    optimizer = optim.Adam(model.parameters(), lr=0.01)
-
-    @tg.jit
-    def step(x, labels):
-        loss = F.cross_entropy(model(x), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    step = tg.jit(training_step(model, optim.Adam(model.parameters(), lr=0.01)))
     rng = np.random.default_rng(0)
     losses = []
     for _ in range(calls):
