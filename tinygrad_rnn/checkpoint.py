@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def _encode(value, path: str, arrays: dict):
         keys = [str(k) for k, _ in pairs]
         if len(set(keys)) != len(keys):  # 1 and "1" would share a name in the file
             raise CheckpointError(f"keys collide at {path or 'the top level'}: {keys}")
-        return {"__dict__": pairs}
+        return {"__ordered__": pairs} if isinstance(value, OrderedDict) else {"__dict__": pairs}
     if isinstance(value, (list, tuple)):
         items = [_encode(v, _child(path, i), arrays) for i, v in enumerate(value)]
         return items if isinstance(value, list) else {"__tuple__": items}
@@ -114,6 +115,8 @@ def _decode(tree, arrays: dict, device: str | None):
         return generator
     if "__tuple__" in tree:
         return tuple(_decode(v, arrays, device) for v in tree["__tuple__"])
+    if "__ordered__" in tree:  # a state_dict: PyTorch's load gives an OrderedDict back
+        return OrderedDict((k, _decode(v, arrays, device)) for k, v in tree["__ordered__"])
     return {k: _decode(v, arrays, device) for k, v in tree["__dict__"]}
 
 

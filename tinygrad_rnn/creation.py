@@ -264,6 +264,10 @@ def multinomial(input, num_samples: int, replacement=False, *, generator=None) -
     refuse_in_capture("drawing random numbers")
     if input.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if input.dtype.kind != "f":
+        raise RuntimeError(
+            f"multinomial only supports floating-point dtypes for input, got: {input.dtype.name}"
+        )
     weights = to_device(input.array, "cpu").astype(np.float64).reshape(-1, input.shape[-1])
     if (weights < 0).any() or not np.isfinite(weights).all():
         raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")

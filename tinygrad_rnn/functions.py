@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from .dispatch import operand
+from .dispatch import TENSOR_TYPES, operand
 from .tensor import Tensor
 
 _METHODS = [
@@ -31,6 +31,8 @@ _METHODS = [
     "cos",
     "count_nonzero",
     "cumsum",
+    "diag",
+    "diagonal",
     "div",
     "dot",
     "eq",
@@ -125,7 +127,13 @@ _METHODS = [
 
 def _method_function(name: str):
     def function(input, *args, **kwargs):
-        return getattr(operand(input, None), name)(*args, **kwargs)
+        tensor = operand(input, None)
+        if type(tensor) not in TENSOR_TYPES:
+            raise TypeError(
+                f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                f"{type(input).__name__}"
+            )
+        return getattr(tensor, name)(*args, **kwargs)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"input.{name}(...) as a function (see Tensor.{name})."

@@ -25,6 +25,7 @@ from .tensor_inplace import InplaceMethods
 from .tensor_math import MathMethods
 from .tensor_reduce import ReductionMethods
 from .tensor_shape import ShapeMethods
+from .unsupported import UnsupportedAttributeError
 
 
 class Size(tuple):
@@ -222,7 +223,26 @@ class Tensor(
     def __format__(self, spec: str) -> str:
         if self.ndim == 0:
             return format(self.item(), spec)
-        return format(repr(self), spec)
+        if spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return repr(self)
+
+    def __getattr__(self, name: str):
+        # only reached when normal lookup fails: a PyTorch name we lack (or a typo) says so,
+        # and the runner turns it into one line
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise UnsupportedAttributeError(
+            f"'Tensor' object has no attribute '{name}': Tensor.{name} is not supported by "
+            "tinygrad_rnn"
+        )
+
+    def data_ptr(self) -> int:
+        """The address of the first element (NumPy's or CuPy's), as PyTorch's data_ptr."""
+        array = self.array
+        if isinstance(array, np.ndarray):
+            return array.__array_interface__["data"][0]
+        return array.data.ptr
 
     __hash__ = object.__hash__
 

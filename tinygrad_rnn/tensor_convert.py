@@ -10,7 +10,7 @@ import numpy as np
 from . import dispatch, ops
 from .autograd import refuse_in_capture
 from .backend import check_device, to_device, xp_for
-from .dtypes import as_dtype, check_dtype
+from .dtypes import as_dtype, check_dtype, get_default_dtype
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -86,6 +86,8 @@ class ConvertMethods:
             names = {v: k for k, v in _TYPE_NAMES.items()}
             device = "cuda" if dtype.startswith("torch.cuda.") else "cpu"
             return self.to(device, as_dtype(np.dtype(names[dtype.rsplit(".", 1)[-1]])))
+        if isinstance(dtype, type) and dtype in dispatch.TENSOR_TYPES:  # torch.Tensor itself
+            return self.to("cpu", get_default_dtype())
         if isinstance(dtype, type) and hasattr(dtype, "is_cuda"):  # torch.cuda.FloatTensor, ...
             return self.to("cuda" if dtype.is_cuda else "cpu", dtype.dtype)
         return self.to(dtype)

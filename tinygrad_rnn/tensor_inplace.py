@@ -13,8 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .dispatch import apply_inplace, broadcast_error, cast, operand
+from .autograd import JitError
+from .dispatch import Capture, apply_inplace, broadcast_error, cast, operand
 from .dtypes import get_default_dtype, is_floating
+from .grad_mode import GradMode
 from .random import numpy_generator
 from .tensor_math import deprecated_alpha
 
@@ -186,3 +188,39 @@ class InplaceMethods:
         if high is None:  # random_(to) draws from [0, to); random_() from [0, 2**24)
             low, high = 0, low or 2**24
         return self._fill_random(lambda rng, shape: rng.integers(low, high, shape), generator)
+
+    # ------------------------------------------------------------ shape, in place
+
+    def _reshape_in_place(self, result):
+        """This tensor becomes `result` (a view of it with another shape): its array and its
+        place in the graph; what it was a view of, it stays a view of, for values only."""
+        if Capture.recorder is not None:
+            raise JitError(
+                "in-place shape changes (unsqueeze_, t_, ...) inside a function that "
+                "tinygrad_rnn.jit captures are not replayed: write them out of place"
+            )
+        if self.requires_grad and self._node is None and GradMode.enabled:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        self.array, self._node = result.array, result._node
+        self._view_of = None
+        return self
+
+    def unsqueeze_(self, dim: int):
+        """unsqueeze, in place."""
+        return self._reshape_in_place(self.unsqueeze(dim))
+
+    def squeeze_(self, dim=None):
+        """squeeze, in place."""
+        return self._reshape_in_place(self.squeeze() if dim is None else self.squeeze(dim))
+
+    def t_(self):
+        """t, in place."""
+        return self._reshape_in_place(self.t())
+
+    def transpose_(self, dim0: int, dim1: int):
+        """transpose, in place."""
+        return self._reshape_in_place(self.transpose(dim0, dim1))
+
+    swapdims_ = swapaxes_ = transpose_

@@ -289,6 +289,22 @@ class ShapeMethods:
             raise RuntimeError("dims has duplicates")
         return apply(ops.Flip, self, axes=axes) if self.ndim else self.clone()
 
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+        """The diagonal at `offset` of the planes (dim1, dim2), as the last dimension (a copy;
+        PyTorch's is a view, so writing into it does not reach this tensor here)."""
+        axis1, axis2 = self._dim(dim1), self._dim(dim2)
+        if axis1 == axis2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return apply(ops.Diagonal, self, offset=int(offset), axis1=axis1, axis2=axis2)
+
+    def diag(self, diagonal: int = 0):
+        """A 1-D tensor as the diagonal of a square matrix, or a matrix's diagonal."""
+        if self.ndim == 1:
+            return apply(ops.DiagMatrix, self, offset=int(diagonal))
+        if self.ndim == 2:
+            return self.diagonal(diagonal)
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+
     def repeat(self, *sizes, **keyword):
         """The tensor tiled `sizes` times per dim (sizes may add leading dims)."""
         sizes = _keyword_shape(sizes, keyword, "repeats")

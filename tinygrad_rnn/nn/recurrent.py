@@ -99,6 +99,20 @@ class RNNBase(_Recurrent):
     def _suffixes(self, layer: int) -> list[str]:
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.directions]
 
+    @property
+    def _flat_weights_names(self) -> list[str]:
+        """The parameters' names, layer by layer and direction by direction (PyTorch's)."""
+        names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"][: 4 if self.bias else 2]
+        names += ["weight_hr"] if self.proj_size else []
+        return [n + s for k in range(self.num_layers) for s in self._suffixes(k) for n in names]
+
+    @property
+    def all_weights(self) -> list[list]:
+        """The parameters grouped per layer and direction, as PyTorch's `all_weights`."""
+        per = len(self._flat_weights_names) // (self.num_layers * self.directions)
+        weights = [getattr(self, name) for name in self._flat_weights_names]
+        return [weights[i : i + per] for i in range(0, len(weights), per)]
+
     def flatten_parameters(self) -> None:
         """Nothing to do: PyTorch packs weights for cuDNN here; the loop reads them as they are."""
 

@@ -194,6 +194,36 @@ class Flip(Function):
         return (get_array_module(grad).flip(grad, self.axes),)
 
 
+class Diagonal(Function):
+    """The diagonal at `offset` of the planes (axis1, axis2), as the last axis (a copy; torch's
+    diagonal is a view)."""
+
+    def forward(self, a, offset, axis1, axis2):
+        self.shape, self.args = a.shape, (offset, axis1, axis2)
+        return get_array_module(a).diagonal(a, offset, axis1, axis2).copy()
+
+    def backward(self, grad):
+        offset, axis1, axis2 = self.args
+        xp = get_array_module(grad)
+        full = xp.zeros(self.shape, dtype=grad.dtype)
+        planes = xp.moveaxis(full, (axis1, axis2), (-2, -1))  # a view: writes reach `full`
+        count = grad.shape[-1]
+        rows = xp.arange(count) + max(-offset, 0)
+        planes[..., rows, rows + offset] = grad
+        return (full,)
+
+
+class DiagMatrix(Function):
+    """A vector (n,) placed on the diagonal at `offset` of a square matrix of zeros."""
+
+    def forward(self, a, offset):
+        self.offset = offset
+        return get_array_module(a).diag(a, offset)
+
+    def backward(self, grad):
+        return (get_array_module(grad).diagonal(grad, self.offset).copy(),)
+
+
 class Tile(Function):
     """Tensor.repeat: the input tiled `reps` times per axis (reps may add leading axes)."""
 

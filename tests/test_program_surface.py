@@ -1,0 +1,140 @@
+"""Names public PyTorch RNN programs use that the op tables do not cover: diag/diagonal, the
+in-place shape methods, legacy conversions, attribute errors, printing-adjacent protocols and
+the recurrent layers' weight lists; against PyTorch where it is installed."""
+
+import io
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+from tinygrad_rnn.unsupported import UnsupportedAttributeError
+
+torch = pytest.importorskip("torch")
+
+
+def _both(make):
+    """make(lib) on both libraries: values (or the exception type) and gradients."""
+    outcomes = []
+    for lib in (tg, torch):
+        try:
+            outcomes.append(make(lib))
+        except Exception as error:  # the type is what is compared
+            outcomes.append(type(error))
+    return outcomes
+
+
+@st.composite
+def diagonal_cases(draw):
+    shape = draw(st.lists(st.integers(0, 4), min_size=2, max_size=4))
+    rank = len(shape)
+    dim1, dim2 = draw(st.integers(-rank, rank - 1)), draw(st.integers(-rank, rank - 1))
+    return shape, draw(st.integers(-4, 4)), dim1, dim2
+
+
+@given(diagonal_cases())
+def test_diagonal_values_and_gradients_as_pytorch(case):
+    shape, offset, dim1, dim2 = case
+    values = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+
+    def run(lib):
+        x = lib.tensor(values, requires_grad=True)
+        d = x.diagonal(offset, dim1, dim2)
+        weights = lib.tensor(np.linspace(1, 2, d.numel()).reshape(tuple(d.shape)))
+        (d * weights).sum().backward()
+        return d.tolist(), x.grad.tolist()
+
+    ours, theirs = _both(run)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("offset", [-2, -1, 0, 1, 3])
+@pytest.mark.parametrize("shape", [(3,), (0,), (3, 3), (2, 4), (2, 2, 2), ()])
+def test_diag_builds_or_reads_a_diagonal_as_pytorch(shape, offset):
+    values = np.arange(np.prod(shape), dtype=np.float64).reshape(shape) + 1
+
+    def run(lib):
+        x = lib.tensor(values, requires_grad=True)
+        out = lib.diag(x, offset)
+        out.sum().backward()
+        return out.tolist(), x.grad.tolist()
+
+    ours, theirs = _both(run)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.unsqueeze_(0),
+        lambda t: t.unsqueeze_(-1),
+        lambda t: t.squeeze_(),
+        lambda t: t.squeeze_(1),
+        lambda t: t.t_() if t.ndim <= 2 else t.transpose_(0, 2),
+        lambda t: t.transpose_(0, -1),
+    ],
+)
+def test_in_place_shape_methods_change_the_tensor_and_keep_its_history(change):
+    def run(lib):
+        x = lib.arange(6.0, dtype=lib.float64).reshape(2, 1, 3).requires_grad_()
+        y = x * 2
+        assert change(y) is y
+        weights = lib.arange(float(y.numel()), dtype=lib.float64).reshape(tuple(y.shape))
+        (y * weights).sum().backward()
+        return tuple(y.shape), y.tolist(), x.grad.tolist()
+
+    ours, theirs = _both(run)
+    assert ours == theirs
+
+
+def test_in_place_shape_methods_refuse_a_leaf_that_requires_grad():
+    for lib in (tg, torch):
+        with pytest.raises(RuntimeError, match="leaf Variable"):
+            lib.ones(2, requires_grad=True).unsqueeze_(0)
+    with tg.no_grad():
+        assert tuple(tg.ones(2, requires_grad=True).unsqueeze_(0).shape) == (1, 2)
+
+
+def test_conversions_formats_and_pointers_as_pytorch():
+    for lib in (tg, torch):
+        longs = lib.zeros(2, dtype=lib.long)
+        assert str(longs.type(lib.Tensor).dtype).endswith("float32")
+        assert f"{lib.tensor(0.125):.2f}" == "0.12"
+        with pytest.raises(TypeError, match="unsupported format string"):
+            f"{lib.tensor([0.12]):.3f}"
+        t = lib.zeros(4)
+        assert t[1:].data_ptr() == t.data_ptr() + 4
+        with pytest.raises(TypeError, match="must be Tensor, not float"):
+            lib.sqrt(4.0)
+        with pytest.raises(RuntimeError, match="floating-point"):
+            lib.multinomial(lib.tensor([1, 2]), 1)
+
+
+def test_a_missing_tensor_attribute_names_itself_as_unsupported():
+    with pytest.raises(UnsupportedAttributeError, match=r"Tensor\.no_such_method is not supported"):
+        tg.zeros(2).no_such_method()
+    assert not hasattr(tg.zeros(2), "no_such_method")
+    assert getattr(tg.zeros(2), "__no_such_dunder__", 7) == 7
+
+
+def test_a_saved_state_dict_loads_as_an_ordered_dict_and_a_dict_as_a_dict():
+    model = nn.Linear(2, 3)
+    for obj, kind in ((model.state_dict(), "OrderedDict"), ({"a": tg.zeros(1)}, "dict")):
+        buffer = io.BytesIO()
+        tg.save(obj, buffer)
+        buffer.seek(0)
+        assert type(tg.load(buffer)).__name__ == kind
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"num_layers": 2, "bidirectional": True}, {"bias": False}, {"proj_size": 2}]
+)
+def test_recurrent_weight_lists_as_pytorch(options):
+    ours, theirs = nn.LSTM(3, 4, **options), torch.nn.LSTM(3, 4, **options)
+    assert ours._flat_weights_names == theirs._flat_weights_names
+    assert [[tuple(p.shape) for p in group] for group in ours.all_weights] == [
+        [tuple(p.shape) for p in group] for group in theirs.all_weights
+    ]
