@@ -62,6 +62,7 @@ from .functions import is_floating_point, is_tensor, max, maximum, min, minimum 
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .jit import jit
+from .printing import set_printoptions
 from .random import (
     Generator,
     default_generator,

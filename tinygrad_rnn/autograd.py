@@ -63,8 +63,12 @@ class Function:
         self.__dict__.clear()
         self.released = True
 
+    def name(self) -> str:
+        """PyTorch's name for the node: the op's name and "Backward0" (MulBackward0)."""
+        return f"{type(self).__name__}Backward0"
+
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}{' (released)' if self.released else ''}>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
 
 class AccumulateGrad:
@@ -97,8 +101,11 @@ class AccumulateGrad:
     def release(self) -> None:
         pass  # shared by every graph that uses the leaf: nothing to free
 
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
     def __repr__(self) -> str:
-        return "<AccumulateGrad>"
+        return f"<AccumulateGrad object at {id(self):#x}>"
 
 
 class PartialGrad:

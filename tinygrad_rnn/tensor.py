@@ -14,7 +14,7 @@ import weakref
 
 import numpy as np
 
-from . import autograd, dispatch, hooks, ops
+from . import autograd, dispatch, hooks, ops, printing
 from .autograd import AccumulateGrad, refuse_in_capture
 from .backend import check_device, to_device, xp_for
 from .dtypes import DTYPES, get_default_dtype, is_floating
@@ -247,17 +247,19 @@ class Tensor(
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        text = np.array2string(
-            to_device(self.array, "cpu"), separator=", ", precision=4, prefix="tensor("
-        )
-        extras = [f"device='{self.device}'"] if self.device != "cpu" else []
-        default = self.dtype == get_default_dtype() or self.dtype in (np.int64, np.bool_)
-        extras += [] if default or self.array.size == 0 else [f"dtype={self.dtype.name}"]
+        """PyTorch's print format (tinygrad_rnn.printing; set_printoptions changes it)."""
+        indent = len("tensor(")
+        text = printing.array_text(to_device(self.array, "cpu"), indent)
+        suffixes = [f"device='{self.device}'"] if self.device != "cpu" else []
+        if self.array.size == 0 and self.ndim != 1:
+            suffixes.append(f"size={tuple(self.shape)}")
+        if not (self.dtype == get_default_dtype() or self.dtype in (np.int64, np.bool_)):
+            suffixes.append(f"dtype={self.dtype.name}")
         if self._node is not None:
-            extras.append(f"grad_fn={self._node!r}")
+            suffixes.append(f"grad_fn=<{self._node.name()}>")
         elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([text, *extras]) + ")"
+            suffixes.append("requires_grad=True")
+        return printing.with_suffixes("tensor(" + text, suffixes, indent)
 
     def __deepcopy__(self, memo) -> Tensor:
         if self._node is not None:
