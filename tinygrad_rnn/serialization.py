@@ -24,7 +24,9 @@ Tree-format files never run code either way.
 
 Differences from PyTorch: tensors load onto `map_location` or the default device (the device
 they were saved from is not recorded); tensors sharing memory without being the same object
-are stored separately; PyTorch's zip files are not read.
+are stored separately; PyTorch's zip files are not read; NumPy arrays and Generators load
+under `weights_only=True` without being allow-listed (PyTorch refuses them), since they are
+stored as data, never unpickled.
 """
 
 from __future__ import annotations
