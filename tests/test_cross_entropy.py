@@ -75,3 +75,25 @@ def test_special_values_and_ignored_rows_as_pytorch(reduction):
             results.append((loss.detach().numpy(), x.grad.numpy()))
         for ours, theirs in zip(*results):
             np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=0)  # NaN where it is NaN
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("labels", [[0, 1, 1, 0], [-100, -100, -100, -100], [1, -100, 0, 2], [2]])
+def test_nll_loss_as_one_op_gives_pytorchs_values_and_gradients(reduction, labels):
+    """The (N, C) and (C,) nll_loss without class weights is one op: PyTorch's values and
+    gradients, also at -inf and NaN log-probabilities and with ignored rows."""
+    torch = pytest.importorskip("torch")
+    rows = np.array(
+        [[-np.inf, -0.5, -1.0], [-0.2, -np.inf, -2.0], [np.nan, -0.1, -3.0], [-0.7, -0.4, -0.9]],
+        np.float64,
+    )
+    values = rows[0] if len(labels) == 1 else rows
+    target = labels[0] if len(labels) == 1 else labels
+    results = []
+    for lib in (tg, torch):
+        x = lib.tensor(values, requires_grad=True)
+        loss = lib.nn.functional.nll_loss(x, lib.tensor(target), reduction=reduction)
+        loss.sum().backward()
+        results.append((loss.detach().numpy(), x.grad.numpy()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)

@@ -106,8 +106,12 @@ def nll_loss(
     classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
     if weight is not None:
         weight = _class_weight(weight, input, classes)
-    flat_target = target.reshape(-1)
+    flat_target = target if target.ndim == 1 else target.reshape(-1)
     checked = apply(ops.CheckLabels, flat_target, classes=classes, ignore=ignore_index)
+    if weight is None and input.ndim <= 2 and input.dtype.kind == "f":  # the common case, one op
+        rows = input if input.ndim == 2 else input.reshape(1, classes)
+        loss = apply(ops.NllLoss, rows, checked, ignore=ignore_index, reduction=reduction)
+        return loss.reshape(target.shape) if reduction == "none" and target.ndim != 1 else loss
     keep = checked != ignore_index
     safe = checked.masked_fill(~keep, 0)
     picked = -_class_last(input).gather(1, safe.unsqueeze(1)).squeeze(1)

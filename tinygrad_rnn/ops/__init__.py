@@ -40,7 +40,7 @@ from .elementwise import (
     Where,
     ZeroGrad,
 )
-from .loss import CrossEntropy
+from .loss import CrossEntropy, NllLoss
 from .reduce import (
     Amax,
     Amin,
@@ -114,6 +114,7 @@ __all__ = [
     "Minimum",
     "Mul",
     "Neg",
+    "NllLoss",
     "Norm",
     "Pad",
     "Pow",

@@ -53,3 +53,35 @@ class CrossEntropy(Function):
             xp.multiply(self.exps, (scale / self.sums[:, 0])[:, None], out=grad_logits)
         grad_logits[self.rows, self.safe] -= scale
         return grad_logits, None
+
+
+class NllLoss(Function):
+    """-log_probs[n, labels[n]] for log-probabilities (N, C) and class indices (N,) already
+    checked to lie in [0, C) or equal `ignore`: per-row losses, their sum, or their mean over
+    the rows not ignored (NaN, with a zero gradient, when every row is). One op instead of
+    the dozen a gather-based composition takes: a character model calls it once a step."""
+
+    def forward(self, log_probs, labels, ignore, reduction):
+        xp = get_array_module(log_probs)
+        self.rows = xp.arange(labels.shape[0])
+        keep = labels != ignore
+        self.safe = xp.where(keep, labels, 0)
+        self.weights = keep.astype(log_probs.dtype)
+        self.shape, self.reduction = log_probs.shape, reduction
+        losses = xp.where(keep, -log_probs[self.rows, self.safe], xp.zeros((), log_probs.dtype))
+        if reduction == "none":
+            return losses
+        if reduction == "sum":
+            return losses.sum()
+        self.total = self.weights.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return losses.sum() / self.total
+
+    def backward(self, grad):
+        xp = get_array_module(grad)
+        scale = grad * self.weights
+        if self.reduction == "mean":  # every row ignored: a NaN loss, a zero gradient
+            scale = scale / (self.total + (self.total == 0))
+        grad_log_probs = xp.zeros(self.shape, dtype=self.weights.dtype)
+        grad_log_probs[self.rows, self.safe] = -scale
+        return grad_log_probs, None
