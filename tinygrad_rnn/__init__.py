@@ -10,6 +10,7 @@ from . import (
     amp,
     backends,
     cuda,
+    distributions,
     functional,
     nn,
     optim,

@@ -41,7 +41,6 @@ ADVICE = {
     "torch.jit.save": _STATE_DICT,
     "torch.jit.load": "rebuild the model in code and load its state dict",
     "torch.hub": "build the model in code and load its weights with torch.load",
-    "torch.distributions": "sample with torch.multinomial, torch.rand or torch.randn",
     "torch.autograd.grad": "call loss.backward() and read each tensor's .grad",
     "torch.autograd.Function": "write the function with tensor operations, which autograd "
     "differentiates",
