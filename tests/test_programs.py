@@ -48,3 +48,23 @@ def test_a_pytorch_program_runs_unchanged_and_matches_pytorch(name):
             atol=tolerance,
             err_msg=f"{name}: {mine!r} vs {reference!r}",
         )
+
+
+TUTORIALS = sorted((PROGRAMS / "tutorials").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", TUTORIALS, ids=lambda path: path.stem)
+def test_a_tutorial_style_program_runs_unchanged_through_the_runner(script, tmp_path):
+    """Programs in the style of well-known PyTorch tutorials and blog posts (their own
+    idioms: legacy types, in-place shape methods, Categorical, manual SGD on .data, ...):
+    they run to the end through the runner, in a folder of their own (some save files)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_rnn.run", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "not supported" not in done.stderr
+    assert done.stdout.strip()
