@@ -64,17 +64,23 @@ def test_bad_labels_are_refused_before_any_work():
 def test_special_values_and_ignored_rows_as_pytorch(reduction):
     """Rows with -inf, +inf or NaN logits and a batch whose targets are all ignored give
     PyTorch's values and gradients (the mean of nothing is NaN, its gradient zero)."""
-    torch = pytest.importorskip("torch")
     logits = np.array([[-np.inf, 1.0], [np.inf, 1.0], [np.nan, 0.0], [0.5, -0.5]], np.float32)
     for labels in ([0, 1, 1, 0], [-100, -100, -100, -100], [1, -100, 0, -100]):
-        results = []
-        for lib in (tg, torch):
-            x = lib.tensor(logits, requires_grad=True)
-            loss = lib.nn.functional.cross_entropy(x, lib.tensor(labels), reduction=reduction)
-            loss.sum().backward()
-            results.append((loss.detach().numpy(), x.grad.numpy()))
-        for ours, theirs in zip(*results):
-            np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=0)  # NaN where it is NaN
+        ours, theirs = _loss_and_gradient("cross_entropy", logits, labels, reduction)
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=0)  # NaN where it is NaN
+
+
+def _loss_and_gradient(name, values, target, reduction):
+    """(loss, gradient) of F.<name> on ours and on PyTorch's."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (tg, torch):
+        x = lib.tensor(values, requires_grad=True)
+        loss = getattr(lib.nn.functional, name)(x, lib.tensor(target), reduction=reduction)
+        loss.sum().backward()
+        results.append((loss.detach().numpy(), x.grad.numpy()))
+    return results
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -82,18 +88,12 @@ def test_special_values_and_ignored_rows_as_pytorch(reduction):
 def test_nll_loss_as_one_op_gives_pytorchs_values_and_gradients(reduction, labels):
     """The (N, C) and (C,) nll_loss without class weights is one op: PyTorch's values and
     gradients, also at -inf and NaN log-probabilities and with ignored rows."""
-    torch = pytest.importorskip("torch")
     rows = np.array(
         [[-np.inf, -0.5, -1.0], [-0.2, -np.inf, -2.0], [np.nan, -0.1, -3.0], [-0.7, -0.4, -0.9]],
         np.float64,
     )
     values = rows[0] if len(labels) == 1 else rows
     target = labels[0] if len(labels) == 1 else labels
-    results = []
-    for lib in (tg, torch):
-        x = lib.tensor(values, requires_grad=True)
-        loss = lib.nn.functional.nll_loss(x, lib.tensor(target), reduction=reduction)
-        loss.sum().backward()
-        results.append((loss.detach().numpy(), x.grad.numpy()))
-    for ours, theirs in zip(*results):
-        np.testing.assert_array_equal(ours, theirs)
+    ours, theirs = _loss_and_gradient("nll_loss", values, target, reduction)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
