@@ -253,7 +253,8 @@ class Tensor(
         suffixes = [f"device='{self.device}'"] if self.device != "cpu" else []
         if self.array.size == 0 and self.ndim != 1:
             suffixes.append(f"size={tuple(self.shape)}")
-        if not (self.dtype == get_default_dtype() or self.dtype in (np.int64, np.bool_)):
+        implied = (np.int64, np.bool_) if self.array.size else ()  # values show them
+        if not (self.dtype == get_default_dtype() or self.dtype in implied):
             suffixes.append(f"dtype={self.dtype.name}")
         if self._node is not None:
             suffixes.append(f"grad_fn=<{self._node.name()}>")
