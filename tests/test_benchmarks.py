@@ -64,6 +64,7 @@ def test_distributed_benchmark_runs_as_a_world_of_one(tmp_path, monkeypatch):
 
 
 def test_language_model_benchmark_runs_small_with_every_loss_checked(tmp_path):
+    pytest.importorskip("torch")
     out = tmp_path / "lm.json"
     sizes = ["--sizes", "50", "8", "5", "3"]
     lm_step.main([*sizes, "--repeats", "2", "--no-torch-compile", "--out", str(out)])

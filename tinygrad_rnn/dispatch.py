@@ -35,6 +35,8 @@ def apply(fn_cls, *inputs, **kwargs):
     device, requires_grad, arrays = None, False, []
     for x in inputs:
         if type(x) in TENSOR_TYPES:
+            if x._view_of is not None and x._view_of[4][0] != x._counter[0]:
+                _resync_view(x)
             if device is None:
                 device = x.device
             elif x.device != device:
@@ -115,7 +117,21 @@ def _link_view(fn_cls, source, source_array, data, kwargs, out) -> None:
         return  # NumPy had to copy (a reshape of a transposed array)
     out._counter = version_counter(source)
     if fn_cls.differentiable:
-        out._view_of = (source, fn_cls, kwargs)
+        # (base, how, the base's shape: an in-place reshape of it ends the link, and the
+        # version at which this view's history last matched its base's)
+        out._view_of = (source, fn_cls, kwargs, source_array.shape, [out._counter[0]])
+
+
+def _resync_view(view) -> None:
+    """A view whose base (or a sibling view) was changed in place since its history was made:
+    its history becomes the view taken of the base as it is now, as PyTorch regenerates a
+    view's grad_fn. (Under no_grad nothing is recorded, so it waits for grad mode.)"""
+    base, view_cls, kwargs, base_shape, synced = view._view_of
+    if not GradMode.enabled or base.array.shape != base_shape:
+        return
+    synced[0] = view._counter[0]
+    fresh = apply(view_cls, base, **kwargs)
+    view._node, view.requires_grad = fresh._node, fresh.requires_grad
 
 
 # ---------------------------------------------------------------- data into tensors
@@ -330,7 +346,7 @@ def apply_inplace(target, fn_cls, inputs: tuple, kwargs: dict | None = None):
         and any(type(x) in TENSOR_TYPES and x.requires_grad for x in inputs)
     )
     if records:
-        _refuse_leaf(target)
+        refuse_leaf(target)
     if not records:
         arrays = [x.array if type(x) in TENSOR_TYPES else x for x in inputs]
         if fn_cls.inplace:
@@ -359,10 +375,11 @@ def apply_inplace(target, fn_cls, inputs: tuple, kwargs: dict | None = None):
         target._node, target.requires_grad = out._node, True
         if target._view_of is not None:
             _rebase(target)
+            target._view_of[4][0] = target._counter[0]  # its history is its own again
     return target
 
 
-def _refuse_leaf(target) -> None:
+def refuse_leaf(target) -> None:
     if target.requires_grad and target._node is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
@@ -409,7 +426,12 @@ def write(target, result) -> None:
 def _rebase(view) -> None:
     """After an in-place write through `view`, give its base the history 'old base with the
     view's region replaced by the view's new values', and so on up a chain of views."""
-    base, view_cls, view_kwargs = view._view_of
+    base, view_cls, view_kwargs, base_shape, _ = view._view_of
+    if base.array.shape != base_shape:
+        raise RuntimeError(
+            "this view's base changed its shape in place (unsqueeze_, t_, ...) after the view "
+            "was taken, so the write cannot be traced back to it: take the view again"
+        )
     fn = ops.ViewScatter(view_cls, view_kwargs)
     base_parent = (base._node or base._grad_node()) if base.requires_grad else None
     fn.parents = [base_parent, view._node]
@@ -418,3 +440,4 @@ def _rebase(view) -> None:
     base._node, base.requires_grad = fn, True
     if base._view_of is not None:
         _rebase(base)
+        base._view_of[4][0] = base._counter[0]

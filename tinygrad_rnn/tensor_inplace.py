@@ -14,7 +14,15 @@ import numpy as np
 
 from . import ops
 from .autograd import JitError
-from .dispatch import Capture, apply_inplace, broadcast_error, cast, operand
+from .dispatch import (
+    Capture,
+    apply_inplace,
+    broadcast_error,
+    cast,
+    operand,
+    refuse_leaf,
+    version_counter,
+)
 from .dtypes import get_default_dtype, is_floating
 from .grad_mode import GradMode
 from .random import numpy_generator
@@ -191,36 +199,37 @@ class InplaceMethods:
 
     # ------------------------------------------------------------ shape, in place
 
-    def _reshape_in_place(self, result):
-        """This tensor becomes `result` (a view of it with another shape): its array and its
-        place in the graph; what it was a view of, it stays a view of, for values only."""
+    def _reshape_in_place(self, view):
+        """This tensor becomes view(itself as it was): a view of its former self, which keeps
+        the former self's own link to a base, so writes through it still reach the base's
+        history. (A view taken of this tensor before stops tracing writes back to it.)"""
         if Capture.recorder is not None:
             raise JitError(
                 "in-place shape changes (unsqueeze_, t_, ...) inside a function that "
                 "tinygrad_rnn.jit captures are not replayed: write them out of place"
             )
-        if self.requires_grad and self._node is None and GradMode.enabled:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation."
-            )
-        self.array, self._node = result.array, result._node
-        self._view_of = None
+        if GradMode.enabled:
+            refuse_leaf(self)
+        former = type(self)._make(self.array, self.device, self.requires_grad, self._node)
+        former._counter, former._view_of = version_counter(self), self._view_of
+        result = view(former)
+        self.array, self._node, self._view_of = result.array, result._node, result._view_of
         return self
 
     def unsqueeze_(self, dim: int):
         """unsqueeze, in place."""
-        return self._reshape_in_place(self.unsqueeze(dim))
+        return self._reshape_in_place(lambda t: t.unsqueeze(dim))
 
     def squeeze_(self, dim=None):
         """squeeze, in place."""
-        return self._reshape_in_place(self.squeeze() if dim is None else self.squeeze(dim))
+        return self._reshape_in_place(lambda t: t.squeeze() if dim is None else t.squeeze(dim))
 
     def t_(self):
         """t, in place."""
-        return self._reshape_in_place(self.t())
+        return self._reshape_in_place(lambda t: t.t())
 
     def transpose_(self, dim0: int, dim1: int):
         """transpose, in place."""
-        return self._reshape_in_place(self.transpose(dim0, dim1))
+        return self._reshape_in_place(lambda t: t.transpose(dim0, dim1))
 
     swapdims_ = swapaxes_ = transpose_
