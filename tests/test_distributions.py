@@ -58,3 +58,32 @@ def test_bad_arguments_and_other_distributions():
             lib.distributions.Categorical(probs=lib.ones(2), logits=lib.ones(2))
     with pytest.raises(UnsupportedAttributeError, match="only Categorical"):
         tg.distributions.Normal(0.0, 1.0)
+
+
+def test_probabilities_of_zero_are_clamped_as_pytorch():
+    results = []
+    for lib in (tg, torch):
+        probs = lib.tensor([1e-18, 0.5, 0.5], dtype=lib.float64, requires_grad=True)
+        dist = lib.distributions.Categorical(probs=probs)
+        log_prob = dist.log_prob(lib.tensor(0))
+        log_prob.backward()
+        zero = lib.distributions.Categorical(probs=lib.tensor([0.0, 0.5, 0.5]))
+        results.append((log_prob.item(), probs.grad.tolist(), zero.log_prob(lib.tensor(0)).item()))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.distributions.Categorical(probs=lib.tensor([-1.0, 2.0])),
+        lambda lib: lib.distributions.Categorical(probs=lib.tensor([0.0, 0.0])),
+        lambda lib: lib.distributions.Categorical(logits=lib.tensor([float("nan"), 0.0])),
+        lambda lib: lib.distributions.Categorical(logits=lib.zeros(3)).log_prob(lib.tensor(3)),
+        lambda lib: lib.distributions.Categorical(logits=lib.zeros(3)).log_prob(1),
+    ],
+)
+def test_invalid_arguments_are_pytorchs_value_errors(make):
+    for lib in (tg, torch):
+        with pytest.raises(ValueError):
+            make(lib)

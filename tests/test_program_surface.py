@@ -138,3 +138,26 @@ def test_recurrent_weight_lists_as_pytorch(options):
     assert [[tuple(p.shape) for p in group] for group in ours.all_weights] == [
         [tuple(p.shape) for p in group] for group in theirs.all_weights
     ]
+
+
+@pytest.mark.parametrize("name", ["torch.Tensor", "torch.DoubleTensor", "torch.int64", "Float"])
+def test_type_by_name_as_pytorch(name):
+    def run(lib):
+        return str(lib.tensor([1.5]).type(name).dtype).rpartition(".")[2]
+
+    assert _both(run)[0] == _both(run)[1]
+
+
+def test_numpy_scalars_into_integer_dtypes_are_range_checked():
+    for lib in (tg, torch):
+        with pytest.raises(RuntimeError, match="without overflow"):
+            lib.tensor(np.int64(300), dtype=lib.int8)
+        with pytest.raises(RuntimeError, match="without overflow"):
+            lib.tensor(np.float64(1e30), dtype=lib.int32)
+        assert lib.zeros(0).data_ptr() == 0
+
+
+def test_a_missing_private_attribute_is_a_plain_attribute_error():
+    with pytest.raises(AttributeError) as caught:
+        getattr(tg.zeros(1), "_no_such_field")  # noqa: B009 - the lookup is what is tested
+    assert not isinstance(caught.value, UnsupportedAttributeError)

@@ -168,6 +168,8 @@ def array_of(data, dtype=None):
     array = host_array(data)
     if array is not None:
         dtype = check_dtype(array.dtype if dtype is None else dtype)
+        if isinstance(data, np.generic):  # a NumPy scalar is checked as a Python number
+            _check_fits(np.asarray(data), dtype)
         return array if array.dtype == dtype else array.astype(dtype)
     array = np.asarray(data)
     if array.dtype == object:

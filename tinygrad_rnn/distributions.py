@@ -49,6 +49,8 @@ class Categorical(Distribution):
         given = operand(probs if logits is None else logits, None)
         if type(given) not in TENSOR_TYPES or given.ndim < 1:
             raise ValueError("`probs` or `logits` must be at least one-dimensional.")
+        if validate_args is not False:
+            _check_parameter(given, "logits" if probs is None else "probs")
         if logits is None:
             self._probs, self._logits = given / given.sum(-1, keepdim=True), None
         else:
@@ -64,10 +66,9 @@ class Categorical(Distribution):
 
     @property
     def logits(self) -> Tensor:
-        if self._logits is None:
-            tiny = float(np.finfo(self._probs.dtype).tiny)
-            self._logits = self._probs.clamp(min=tiny, max=1 - np.finfo(self._probs.dtype).eps)
-            self._logits = self._logits.log()
+        if self._logits is None:  # PyTorch's clamp_probs: within [eps, 1 - eps]
+            eps = float(np.finfo(self._probs.dtype).eps)
+            self._logits = self._probs.clamp(min=eps, max=1 - eps).log()
         return self._logits
 
     @property
@@ -93,7 +94,15 @@ class Categorical(Distribution):
 
     def log_prob(self, value) -> Tensor:
         """log P(value) for category indices broadcast against the batch shape."""
-        value = operand(value, self.logits)
+        if type(value) not in TENSOR_TYPES:
+            raise ValueError("The value argument to log_prob must be a Tensor")
+        values = value.detach().cpu().numpy()
+        if not ((values >= 0) & (values < self._num_events) & (values == np.floor(values))).all():
+            raise ValueError(
+                f"Expected value argument ({type(value).__name__} of shape {tuple(value.shape)}) "
+                f"to be within the support (IntegerInterval(lower_bound=0, "
+                f"upper_bound={self._num_events - 1})) of the distribution {self!r}"
+            )
         if value.dtype != INT64:
             value = value.long()
         shape = np.broadcast_shapes(tuple(value.shape), tuple(self._batch_shape))
@@ -115,6 +124,22 @@ class Categorical(Distribution):
     def __repr__(self) -> str:
         given = "logits" if self._probs is None else "probs"
         return f"Categorical({given}: {tuple(self.param_shape)})"
+
+
+def _check_parameter(given: Tensor, name: str) -> None:
+    """PyTorch's default argument validation: probabilities non-negative with a positive sum
+    along the last dimension, logits not NaN."""
+    values = given.detach().cpu().numpy().astype(np.float64)
+    if name == "probs":
+        valid = (values >= 0).all() and np.isfinite(values).all() and (values.sum(-1) > 0).all()
+    else:
+        valid = not np.isnan(values).any()
+    if not valid:
+        constraint = "Simplex()" if name == "probs" else "IndependentConstraint(Real(), 1)"
+        raise ValueError(
+            f"Expected parameter {name} (Tensor of shape {tuple(given.shape)}) of distribution "
+            f"Categorical to satisfy the constraint {constraint}, but found invalid values"
+        )
 
 
 def __getattr__(name: str):

@@ -230,8 +230,8 @@ class Tensor(
     def __getattr__(self, name: str):
         # only reached when normal lookup fails: a PyTorch name we lack (or a typo) says so,
         # and the runner turns it into one line
-        if name.startswith("__"):
-            raise AttributeError(name)
+        if name.startswith("_") or name in Tensor.__slots__:  # ours: a plain AttributeError
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
         raise UnsupportedAttributeError(
             f"'Tensor' object has no attribute '{name}': Tensor.{name} is not supported by "
             "tinygrad_rnn"
@@ -240,6 +240,8 @@ class Tensor(
     def data_ptr(self) -> int:
         """The address of the first element (NumPy's or CuPy's), as PyTorch's data_ptr."""
         array = self.array
+        if array.size == 0:
+            return 0
         if isinstance(array, np.ndarray):
             return array.__array_interface__["data"][0]
         return array.data.ptr

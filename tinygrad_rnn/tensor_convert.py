@@ -75,7 +75,7 @@ class ConvertMethods:
         """This tensor on the GPU (self if already there)."""
         return self.to("cuda" if device is None else f"cuda:{device}")
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking: bool = False, **_):
         """The type name ('torch.FloatTensor', 'torch.cuda.FloatTensor'), or this tensor as
         `dtype`: a dtype, a legacy type (torch.LongTensor) or its name, which also name the
         device."""
@@ -83,9 +83,14 @@ class ConvertMethods:
             where = "torch.cuda." if self.device.type == "cuda" else "torch."
             return where + _TYPE_NAMES.get(self.dtype.name, self.dtype.name)
         if isinstance(dtype, str):
+            if dtype == "torch.Tensor":
+                return self.to("cpu", get_default_dtype())
             names = {v: k for k, v in _TYPE_NAMES.items()}
-            device = "cuda" if dtype.startswith("torch.cuda.") else "cpu"
-            return self.to(device, as_dtype(np.dtype(names[dtype.rsplit(".", 1)[-1]])))
+            prefix, _, name = dtype.rpartition(".")
+            if prefix not in ("torch", "torch.cuda") or name not in names:
+                raise ValueError(f"invalid type: '{dtype}'")
+            device = "cuda" if prefix == "torch.cuda" else "cpu"
+            return self.to(device, as_dtype(np.dtype(names[name])))
         if isinstance(dtype, type) and dtype in dispatch.TENSOR_TYPES:  # torch.Tensor itself
             return self.to("cpu", get_default_dtype())
         if isinstance(dtype, type) and hasattr(dtype, "is_cuda"):  # torch.cuda.FloatTensor, ...

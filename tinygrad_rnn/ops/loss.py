@@ -83,5 +83,5 @@ class NllLoss(Function):
         if self.reduction == "mean":  # every row ignored: a NaN loss, a zero gradient
             scale = scale / (self.total + (self.total == 0))
         grad_log_probs = xp.zeros(self.shape, dtype=self.weights.dtype)
-        grad_log_probs[self.rows, self.safe] = -scale
+        grad_log_probs[self.rows, self.safe] -= scale  # ignored rows: 0 - 0, not -0
         return grad_log_probs, None
