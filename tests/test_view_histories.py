@@ -127,3 +127,16 @@ def test_in_place_reshapes_refuse_what_they_cannot_trace():
     a.unsqueeze_(0)  # PyTorch traces the write below through its strides; we refuse it
     with pytest.raises(RuntimeError, match="changed its shape in place"):
         v.mul_(2)
+
+
+def backward_from_a_stale_view(lib):
+    w, a = _weights(lib, 4)
+    v = a[1:3]
+    a.mul_(3)
+    assert v.grad_fn is not None
+    v.backward(lib.ones(2, dtype=lib.float64))
+    return w.grad.tolist()
+
+
+def test_backward_from_a_view_whose_base_changed_as_pytorch():
+    assert backward_from_a_stale_view(tg) == backward_from_a_stale_view(torch)

@@ -36,7 +36,7 @@ def apply(fn_cls, *inputs, **kwargs):
     for x in inputs:
         if type(x) in TENSOR_TYPES:
             if x._view_of is not None and x._view_of[4][0] != x._counter[0]:
-                _resync_view(x)
+                resync_view(x)
             if device is None:
                 device = x.device
             elif x.device != device:
@@ -122,7 +122,13 @@ def _link_view(fn_cls, source, source_array, data, kwargs, out) -> None:
         out._view_of = (source, fn_cls, kwargs, source_array.shape, [out._counter[0]])
 
 
-def _resync_view(view) -> None:
+def resync_if_stale(tensor) -> None:
+    """resync_view(tensor) if it is a view changed under it since its history was made."""
+    if tensor._view_of is not None and tensor._view_of[4][0] != tensor._counter[0]:
+        resync_view(tensor)
+
+
+def resync_view(view) -> None:
     """A view whose base (or a sibling view) was changed in place since its history was made:
     its history becomes the view taken of the base as it is now, as PyTorch regenerates a
     view's grad_fn. (Under no_grad nothing is recorded, so it waits for grad mode.)"""

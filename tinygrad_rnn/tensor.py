@@ -120,7 +120,14 @@ class Tensor(
     ndim = property(lambda self: self.array.ndim)
     dtype = property(lambda self: DTYPES[self.array.dtype], doc="The dtype, as a DType.")
     is_leaf = property(lambda self: self._node is None)
-    grad_fn = property(lambda self: self._node)
+
+    @property
+    def grad_fn(self):
+        """The node that made this tensor (None for a leaf); a view whose base changed in
+        place since gets its new history first, as in PyTorch."""
+        dispatch.resync_if_stale(self)
+        return self._node
+
     is_cuda = property(lambda self: self.device == "cuda")
     _version = property(lambda self: 0 if self._counter is None else self._counter[0])
     itemsize = property(lambda self: self.array.itemsize)
@@ -291,6 +298,7 @@ class Tensor(
             raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
         if inputs is not None:
             raise NotImplementedError("backward(inputs=...) is not supported")
+        dispatch.resync_if_stale(self)
         if not self.requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn"
