@@ -161,3 +161,80 @@ def test_a_missing_private_attribute_is_a_plain_attribute_error():
     with pytest.raises(AttributeError) as caught:
         getattr(tg.zeros(1), "_no_such_field")  # noqa: B009 - the lookup is what is tested
     assert not isinstance(caught.value, UnsupportedAttributeError)
+
+
+EINSUMS = [
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("ij,jk", [(3, 4), (4, 2)]),
+    ("bnd,bd->bn", [(2, 3, 4), (2, 4)]),
+    ("i,i->", [(5,), (5,)]),
+    ("ij->j", [(3, 4)]),
+    ("ij,kl->ijkl", [(2, 3), (4, 1)]),
+    ("abc,cd,de->abe", [(2, 3, 4), (4, 5), (5, 2)]),
+    ("ba", [(2, 3)]),
+    ("ijk->", [(2, 3, 4)]),
+]
+
+
+@pytest.mark.parametrize(("equation", "shapes"), EINSUMS, ids=[e for e, _ in EINSUMS])
+def test_einsum_values_and_gradients_as_pytorch(equation, shapes):
+    rng = np.random.default_rng(0)
+    values = [rng.standard_normal(shape) for shape in shapes]
+
+    def run(lib):
+        tensors = [lib.tensor(v, requires_grad=True) for v in values]
+        out = lib.einsum(equation, *tensors)
+        weights = np.linspace(1, 2, out.numel()).reshape(tuple(out.shape))
+        (out * lib.tensor(weights)).sum().backward()
+        return out.detach().numpy(), [t.grad.numpy() for t in tensors]
+
+    (ours, our_grads), (theirs, their_grads) = run(tg), run(torch)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    for a, b in zip(our_grads, their_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.bincount(lib.tensor([0, 1, 1, 2]), minlength=5),
+        lambda lib: lib.bincount(lib.tensor([0, 1, 1]), weights=lib.tensor([0.5, 1.0, 2.0])),
+        lambda lib: lib.bincount(lib.tensor([0, 1, 1]), weights=lib.tensor([1, 2, 3])),
+        lambda lib: lib.tensor([], dtype=lib.long).bincount(),
+        lambda lib: lib.bincount(lib.tensor([-1, 2])),
+        lambda lib: lib.bincount(lib.tensor([[1]])),
+        lambda lib: lib.bincount(lib.tensor([1.5])),
+    ],
+)
+def test_bincount_as_pytorch(make):
+    def run(lib):
+        out = make(lib)
+        return out.tolist(), str(out.dtype).rpartition(".")[2]
+
+    assert _both(run)[0] == _both(run)[1]
+
+
+def test_parameter_vectors_and_the_old_clipping_name():
+    import warnings
+
+    for lib in (tg, torch):
+        model = lib.nn.Linear(2, 2)
+        vector = lib.nn.utils.parameters_to_vector(model.parameters())
+        assert tuple(vector.shape) == (6,) and vector.requires_grad
+        lib.nn.utils.vector_to_parameters(lib.arange(6.0), model.parameters())
+        assert model.weight.tolist() == [[0.0, 1.0], [2.0, 3.0]] and model.bias.tolist() == [4, 5]
+        w = lib.ones(2, requires_grad=True)
+        (w * 3).sum().backward()
+        with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+            norm = lib.nn.utils.clip_grad_norm([w], 1.0)
+        assert abs(float(norm) - 18**0.5) < 1e-6
+        with pytest.raises(RuntimeError, match="requires grad"):
+            np.asarray(lib.ones(2, requires_grad=True))
+        rows = lib.zeros(1, 3).masked_fill(lib.ones(1, 3, dtype=lib.bool), float("-inf"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert np.isnan(lib.softmax(rows, 1).numpy()).all()
+        with pytest.warns(UserWarning, match="for log_softmax") as caught:
+            lib.nn.functional.log_softmax(lib.zeros(2, 3))
+        assert caught[0].filename == __file__
+        assert repr(lib.nn.RNN(2, 3, nonlinearity="relu")) == "RNN(2, 3)"

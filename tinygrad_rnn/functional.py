@@ -29,6 +29,7 @@ from .functional_norms import batch_norm, layer_norm, normalize, overwrite_
 from .grad_mode import no_grad
 from .random import numpy_generator
 from .tensor import Tensor
+from .tensor_reduce import implicit_softmax_dim
 from .tensor_shape import where
 
 # ---------------------------------------------------------------- activations
@@ -112,11 +113,15 @@ def gru_cell(a: Tensor, b: Tensor, h: Tensor) -> Tensor:
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along `dim`, computed without overflow."""
+    if dim is None:
+        dim = implicit_softmax_dim("softmax", input, _stacklevel)
     return input.softmax(dim, dtype)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """x - logsumexp(x) along `dim`, stable for logits of any size."""
+    if dim is None:
+        dim = implicit_softmax_dim("log_softmax", input, _stacklevel)
     return input.log_softmax(dim, dtype)
 
 

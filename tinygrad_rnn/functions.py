@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from .dispatch import TENSOR_TYPES, operand
+from . import ops
+from .dispatch import TENSOR_TYPES, apply, operand
 from .tensor import Tensor
 
 _METHODS = [
@@ -20,6 +21,7 @@ _METHODS = [
     "argmax",
     "argmin",
     "argsort",
+    "bincount",
     "bmm",
     "ceil",
     "chunk",
@@ -160,6 +162,22 @@ def minimum(input, other):
     return operand(input, None).minimum(other)
 
 
+def einsum(equation: str, *operands) -> Tensor:
+    """Sums of products over named indices ("bij,bjk->bik"), as torch.einsum; operands may be
+    given as one list. All operands share one dtype."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = [operand(x, None) for x in operands]
+    for t in tensors:  # (this module's `any` is the tensor method's)
+        if type(t) not in TENSOR_TYPES:
+            raise TypeError("einsum(): operands must be tensors")
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        names = sorted(d.name for d in dtypes)
+        raise RuntimeError(f"expected scalar type {names[0]} but found {names[1]}")
+    return apply(ops.Einsum, *tensors, equation=equation)
+
+
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
@@ -172,4 +190,13 @@ _module = sys.modules[__name__]
 for _name in _METHODS:
     setattr(_module, _name, _method_function(_name))
 
-__all__ = [*_METHODS, "is_floating_point", "is_tensor", "max", "maximum", "min", "minimum"]
+__all__ = [
+    *_METHODS,
+    "einsum",
+    "is_floating_point",
+    "is_tensor",
+    "max",
+    "maximum",
+    "min",
+    "minimum",
+]

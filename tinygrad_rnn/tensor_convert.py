@@ -35,7 +35,10 @@ class ConvertMethods:
         return to_device(self.array, "cpu")
 
     def __array__(self, dtype=None, copy=None):
-        """np.asarray(tensor) works (on the CPU copy of the values)."""
+        """np.asarray(tensor) works (on the CPU copy of the values), but not on a tensor that
+        requires grad, as in PyTorch."""
+        if self.requires_grad:
+            self.numpy()  # PyTorch's RuntimeError, naming detach()
         array = self.numpy(force=True)
         return array if dtype is None else array.astype(dtype)
 

@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 
 from . import ops
-from .dispatch import TENSOR_TYPES, apply, cast
+from .backend import to_device
+from .dispatch import TENSOR_TYPES, apply, cast, leaf, operand
 from .dtypes import INT64, check_dtype, get_default_dtype, is_floating
 
 MaxResult = collections.namedtuple("max", ["values", "indices"])
@@ -251,6 +252,25 @@ class ReductionMethods:
         indices = indices.narrow(axis, 0, k)
         return TopkResult(self.gather(axis, indices), indices)
 
+    def bincount(self, weights=None, minlength: int = 0):
+        """How often each value 0..max occurs in this 1-D tensor of non-negative integers (at
+        least `minlength` bins), or the sums of `weights` per value (float64 for integer
+        weights, as PyTorch). Not differentiable in the weights."""
+        values = to_device(self.array, "cpu")
+        if self.ndim != 1 or self.dtype.kind not in "iu" or (values.size and values.min() < 0):
+            if self.dtype.kind == "f":
+                name = {"float32": "Float", "float64": "Double"}.get(self.dtype.name, "Half")
+                raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{name}'")
+            raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        if weights is None:
+            counts = np.bincount(values, minlength=minlength).astype(np.int64)
+        else:
+            weights = operand(weights, self).detach()
+            dtype = weights.dtype if weights.dtype.kind == "f" else np.dtype(np.float64)
+            sums = np.bincount(values, to_device(weights.array, "cpu"), minlength=minlength)
+            counts = sums.astype(dtype)
+        return leaf(to_device(counts, self.device), self.device)
+
     # ------------------------------------------------------------ softmax family
 
     def softmax(self, dim=None, dtype=None):
@@ -262,7 +282,7 @@ class ReductionMethods:
         """x - logsumexp(x) along `dim`, stable for any size of logits."""
         source = self if dtype is None else self.to(check_dtype(dtype))
         source = _only_floating(source, "log_softmax")
-        return apply(ops.LogSoftmax, source, axis=_softmax_dim(self, dim))
+        return apply(ops.LogSoftmax, source, axis=_softmax_dim(self, dim, "log_softmax"))
 
 
 _TORCH_NAMES = {
@@ -294,15 +314,20 @@ def _floating(x):
     return x if is_floating(x.dtype) else cast(x, get_default_dtype())
 
 
-def _softmax_dim(x, dim) -> int:
+def implicit_softmax_dim(name: str, x, stacklevel: int) -> int:
+    """PyTorch's deprecated choice of dim for the softmax family, with its warning."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+        "include dim=X as an argument.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return 0 if x.ndim in (0, 1, 3) else 1
+
+
+def _softmax_dim(x, dim, name: str = "softmax") -> int:
     if dim is None:
-        warnings.warn(
-            "Implicit dimension choice for softmax has been deprecated. Change the call to "
-            "include dim=X as an argument.",
-            UserWarning,
-            stacklevel=3,
-        )
-        dim = 0 if x.ndim in (0, 1, 3) else 1
+        dim = implicit_softmax_dim(name, x, 4)
     axis = x._dim(dim)
     return axis if x.ndim else None
 

@@ -321,8 +321,6 @@ class RNNBase(_Recurrent):
             parts.append(f"proj_size={self.proj_size}")
         if self.num_layers != 1:
             parts.append(f"num_layers={self.num_layers}")
-        if self.mode == "RNN_RELU":
-            parts.append("nonlinearity='relu'")
         if not self.bias:
             parts.append("bias=False")
         if self.batch_first:

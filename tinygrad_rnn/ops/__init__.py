@@ -10,6 +10,7 @@ reads its result), so that modifying one of them in place before backward is cau
 """
 
 from .activation import AddTanh, Erf, Relu, Sigmoid, Softplus, Tanh, sigmoid
+from .einsum import Einsum
 from .elementwise import (
     Abs,
     Add,
@@ -96,6 +97,7 @@ __all__ = [
     "DiagMatrix",
     "Diagonal",
     "Div",
+    "Einsum",
     "Erf",
     "Exp",
     "Expand",

@@ -246,8 +246,9 @@ class Softmax(Function):
         if a.size == 0:
             self.out = a.copy()
             return self.out
-        exps = xp.exp(a - a.max(axis=axis, keepdims=True))
-        self.out = exps / exps.sum(axis=axis, keepdims=True)
+        with np.errstate(invalid="ignore"):  # a row of -inf: NaN, as PyTorch's (no warning)
+            exps = xp.exp(a - a.max(axis=axis, keepdims=True))
+            self.out = exps / exps.sum(axis=axis, keepdims=True)
         return self.out
 
     def backward(self, grad):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 
 from ...autograd import replayable
@@ -10,6 +11,7 @@ from ...backend import get_array_module
 from ...creation import tensor
 from ...dispatch import bump_version
 from ...tensor import Tensor
+from ...tensor_shape import cat
 
 
 def _with_grads(parameters) -> list[Tensor]:
@@ -59,6 +61,33 @@ def _clip_grad_norm(parameters: list, max_norm, norm_type, error_if_nonfinite) -
             grad *= grad.dtype.type(scale)
             bump_version(p.grad)
     return tensor(total, dtype=grads[0].dtype, device=with_grads[0].device)
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The old name of clip_grad_norm_, with PyTorch's deprecation warning."""
+    warnings.warn(
+        "`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+        "`torch.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """Every parameter flattened and concatenated, in order (differentiable)."""
+    return cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Each parameter's values taken, in order, from consecutive slices of `vec`."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    start = 0
+    for p in parameters:
+        count = p.numel()
+        p.data = vec[start : start + count].reshape(p.shape).data
+        start += count
 
 
 def clip_grad_value_(parameters: Iterable[Tensor], clip_value: float, foreach=None) -> None:
