@@ -68,3 +68,24 @@ def test_a_tutorial_style_program_runs_unchanged_through_the_runner(script, tmp_
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr and "not supported" not in done.stderr
     assert done.stdout.strip()
+
+
+def test_pytorchs_word_language_model_example_runs_unchanged_through_the_runner(tmp_path):
+    """A project laid out as pytorch/examples' word_language_model (data.py, model.py, main.py
+    and generate.py): trains, saves the whole model, and generate.py loads it and samples."""
+    project = PROGRAMS / "tutorials" / "word_language_model"
+    options = ["--model", "LSTM", "--emsize", "32", "--nhid", "32", "--epochs", "2", "--tied"]
+    save = str(tmp_path / "model.pt")
+    for script, args in (
+        ("main.py", [*options, "--bptt", "10", "--dry-run", "--save", save]),
+        ("generate.py", ["--checkpoint", save, "--outf", str(tmp_path / "generated.txt")]),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "tinygrad_rnn.run", str(project / script), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=project,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "generated.txt").read_text().split()
