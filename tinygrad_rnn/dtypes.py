@@ -71,6 +71,18 @@ SUPPORTED = tuple(
     )
 )
 FLOATING = tuple(d for d in SUPPORTED if d.kind == "f")
+# PyTorch's scalar-type names, as its messages and legacy types (LongTensor) spell them
+SCALAR_NAMES = {
+    "float32": "Float",
+    "float64": "Double",
+    "float16": "Half",
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
 DTYPES = {d: DType(d) for d in SUPPORTED}  # NumPy dtype -> its DType
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from . import dispatch, ops
 from .autograd import refuse_in_capture
 from .backend import check_device, to_device, xp_for
-from .dtypes import as_dtype, check_dtype, get_default_dtype
+from .dtypes import SCALAR_NAMES, as_dtype, check_dtype, get_default_dtype
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -199,17 +199,7 @@ def legacy_new(args: tuple, dtype, device) -> Tensor:
     return dispatch.leaf(to_device(array.copy(), device), device, False)
 
 
-_TYPE_NAMES = {
-    "float32": "FloatTensor",
-    "float64": "DoubleTensor",
-    "float16": "HalfTensor",
-    "int64": "LongTensor",
-    "int32": "IntTensor",
-    "int16": "ShortTensor",
-    "int8": "CharTensor",
-    "uint8": "ByteTensor",
-    "bool": "BoolTensor",
-}
+_TYPE_NAMES = {name: f"{scalar}Tensor" for name, scalar in SCALAR_NAMES.items()}
 
 
 def _sizes(size: tuple) -> tuple:

@@ -16,7 +16,7 @@ import numpy as np
 from . import ops
 from .backend import to_device
 from .dispatch import TENSOR_TYPES, apply, cast, leaf, operand
-from .dtypes import INT64, check_dtype, get_default_dtype, is_floating
+from .dtypes import INT64, SCALAR_NAMES, check_dtype, get_default_dtype, is_floating
 
 MaxResult = collections.namedtuple("max", ["values", "indices"])
 MinResult = collections.namedtuple("min", ["values", "indices"])
@@ -259,7 +259,7 @@ class ReductionMethods:
         values = to_device(self.array, "cpu")
         if self.ndim != 1 or self.dtype.kind not in "iu" or (values.size and values.min() < 0):
             if self.dtype.kind == "f":
-                name = {"float32": "Float", "float64": "Double"}.get(self.dtype.name, "Half")
+                name = SCALAR_NAMES[self.dtype.name]
                 raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{name}'")
             raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
         if weights is None:
@@ -285,22 +285,12 @@ class ReductionMethods:
         return apply(ops.LogSoftmax, source, axis=_softmax_dim(self, dim, "log_softmax"))
 
 
-_TORCH_NAMES = {
-    "int64": "Long",
-    "int32": "Int",
-    "int16": "Short",
-    "int8": "Char",
-    "uint8": "Byte",
-    "bool": "Bool",
-}
-
-
 def _only_floating(x, name: str):
     """x, if it holds floats; PyTorch has no integer softmax kernels."""
     if not is_floating(x.dtype):
         raise NotImplementedError(
             f'"{name}_lastdim_kernel_impl" not implemented for '
-            f"'{_TORCH_NAMES.get(x.dtype.name, x.dtype.name)}'"
+            f"'{SCALAR_NAMES.get(x.dtype.name, x.dtype.name)}'"
         )
     return x
 
