@@ -145,7 +145,8 @@ def test_type_by_name_as_pytorch(name):
     def run(lib):
         return str(lib.tensor([1.5]).type(name).dtype).rpartition(".")[2]
 
-    assert _both(run)[0] == _both(run)[1]
+    ours, theirs = _both(run)
+    assert ours == theirs
 
 
 def test_numpy_scalars_into_integer_dtypes_are_range_checked():
@@ -211,7 +212,8 @@ def test_bincount_as_pytorch(make):
         out = make(lib)
         return out.tolist(), str(out.dtype).rpartition(".")[2]
 
-    assert _both(run)[0] == _both(run)[1]
+    ours, theirs = _both(run)
+    assert ours == theirs
 
 
 def test_parameter_vectors_and_the_old_clipping_name():

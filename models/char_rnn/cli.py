@@ -12,6 +12,7 @@ from ..common.cli import (
     finite,
     positive,
     run_command,
+    run_settings,
 )
 from ..common.runs import check_run_folder
 from .networks import KINDS
@@ -92,11 +93,7 @@ def command_train(args) -> None:
         valid_fraction=args.valid_fraction,
         report_every=args.report_every,
         temperature=args.temperature,
-        device=args.device,
-        out=str(folder),
-        progress=not args.no_progress,
-        resume=args.resume,
-        compiled=not args.eager,
+        **run_settings(args, folder),
     )
     history = train(config)
     print(f"validation {history[-1]['valid_bpc']:.3f} bits/char; metrics and plots in {folder}")

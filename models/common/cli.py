@@ -74,6 +74,18 @@ def add_eager_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def run_settings(args: argparse.Namespace, folder) -> dict:
+    """The Config fields a model's command line takes from the shared options (--device, the
+    run folder, --no-progress, --resume, --eager)."""
+    return dict(
+        device=args.device,
+        out=str(folder),
+        progress=not args.no_progress,
+        resume=args.resume,
+        compiled=not args.eager,
+    )
+
+
 # Errors a user can cause (missing files, bad data, refused settings): reported as they are.
 EXPECTED_ERRORS = (
     DatasetUnavailableError,

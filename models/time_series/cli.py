@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..common.cli import Parser, add_device_option, add_eager_option, positive, run_command
+from ..common.cli import (
+    Parser,
+    add_device_option,
+    add_eager_option,
+    positive,
+    run_command,
+    run_settings,
+)
 from ..common.runs import check_run_folder
 from .networks import VARIANTS
 from .reports import plot_creative
@@ -78,11 +85,7 @@ def command_train(args) -> None:
         lr=args.lr,
         seed=args.seed,
         window=(t_min, t_max),
-        device=args.device,
-        out=str(folder),
-        progress=not args.no_progress,
-        resume=args.resume,
-        compiled=not args.eager,
+        **run_settings(args, folder),
     )
     history = train(config)
     print(f"final MSE {history[-1]['mse']:.4f}; metrics and plots in {folder}")
