@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_checks import one_error_line, usage_error
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -184,12 +185,6 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(tmp_path, text_
         np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
 
 
-def one_error_line(capsys) -> str:
-    error = capsys.readouterr().err
-    assert error.startswith("error: ") and error.count("\n") == 1, error
-    return error
-
-
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -202,11 +197,7 @@ def one_error_line(capsys) -> str:
     ],
 )
 def test_bad_arguments_get_one_line(argv, message, capsys):
-    with pytest.raises(SystemExit) as stop:
-        cli.main(argv)
-    assert stop.value.code == 2
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and message in error
+    assert message in usage_error(cli.main, argv, capsys)
 
 
 def test_run_and_text_errors_are_one_line(tmp_path, text_file, capsys):

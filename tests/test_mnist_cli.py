@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from cli_checks import one_error_line, usage_error
 
 from models.mnist_rnn import cli, training
 
@@ -143,17 +144,7 @@ def test_evaluate_and_predict(tmp_path, capsys):
     ],
 )
 def test_bad_arguments_get_one_line(argv, message, capsys):
-    with pytest.raises(SystemExit) as stop:
-        cli.main(argv)
-    assert stop.value.code == 2
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and message in error
-
-
-def one_error_line(capsys) -> str:
-    error = capsys.readouterr().err
-    assert error.startswith("error: ") and error.count("\n") == 1, error
-    return error
+    assert message in usage_error(cli.main, argv, capsys)
 
 
 def test_missing_checkpoint_is_one_line(tmp_path, capsys):

@@ -5,18 +5,13 @@ import json
 
 import numpy as np
 import pytest
+from cli_checks import one_error_line, usage_error
 
 from models.time_series import cli, training
 
 
 def train_args(out, *extra):
     return ["train", "--iterations", "30", "--no-progress", "--out", str(out), *extra]
-
-
-def one_error_line(capsys) -> str:
-    error = capsys.readouterr().err
-    assert error.startswith("error: ") and error.count("\n") == 1, error
-    return error
 
 
 def test_train_prints_the_books_line_and_writes_its_files(tmp_path, capsys):
@@ -94,11 +89,7 @@ def test_generate_draws_the_creative_sequences(tmp_path, capsys):
     ],
 )
 def test_bad_arguments_get_one_line(argv, message, capsys):
-    with pytest.raises(SystemExit) as stop:
-        cli.main(argv)
-    assert stop.value.code == 2
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and message in error
+    assert message in usage_error(cli.main, argv, capsys)
 
 
 def test_run_folder_errors_are_one_line(tmp_path, capsys):
