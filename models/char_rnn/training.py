@@ -189,11 +189,7 @@ def train(config: Config, on_step: Callable[[int, int], None] | None = None) -> 
     progress = {"epoch": 0, "chunk": 0, "step": 0, "state": None, "history": []}
     progress.update(loss_sum=0.0, loss_count=0, seconds=0.0, cpu_seconds=0.0)
     if config.resume:
-        saved = runs.read_checkpoint(folder, device=config.device)
-        runs.check_same_settings(saved, config, MUST_MATCH, folder)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        progress = {k: saved[k] for k in progress}
+        progress = runs.resume_run(folder, config, MUST_MATCH, model, optimizer, progress)
         print(f"resuming {folder} at epoch {progress['epoch']}, chunk {progress['chunk']}")
     clock = runs.Stopwatch(progress["seconds"], progress["cpu_seconds"])
     step = make_step(model, optimizer, config.clip)

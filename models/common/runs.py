@@ -84,6 +84,16 @@ def check_same_settings(state: dict, config, must_match: Sequence[str], folder: 
         )
 
 
+def resume_run(folder: Path, config, must_match: Sequence[str], model, optimizer, keys) -> dict:
+    """--resume: the run's model and optimizer state loaded in place, after refusing settings
+    that differ from the run's; returns the progress entries `keys` as they were saved."""
+    state = read_checkpoint(folder, device=config.device)
+    check_same_settings(state, config, must_match, folder)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return {k: state[k] for k in keys}
+
+
 @contextmanager
 def saved_on_interrupt(save: Callable[[], str], quiet: bool = False) -> Iterator[None]:
     """On Ctrl-C inside the block, call `save()` (it returns where it stands) and exit 130;

@@ -139,14 +139,6 @@ def save_checkpoint(folder: Path, config: Config, model, optimizer, progress: di
     runs.save_checkpoint(folder, config, state)
 
 
-def load_checkpoint(folder: Path, config: Config, model, optimizer) -> dict:
-    state = runs.read_checkpoint(folder, device=config.device)
-    runs.check_same_settings(state, config, MUST_MATCH, folder)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    return {k: state[k] for k in PROGRESS}
-
-
 def train(config: Config, on_batch: Callable[[int, int], None] | None = None) -> list[dict]:
     """Train as the book does; returns the per-epoch history. Ctrl-C saves and exits (130).
 
@@ -165,7 +157,9 @@ def train(config: Config, on_batch: Callable[[int, int], None] | None = None) ->
     progress = dict(PROGRESS)
     progress["history"] = []
     if config.resume:
-        load = functools.partial(load_checkpoint, folder, config, model, optimizer)
+        load = functools.partial(
+            runs.resume_run, folder, config, MUST_MATCH, model, optimizer, PROGRESS
+        )
         progress = ranks.from_rank_zero(load, model, optimizer)
         if ranks.writes:
             print(f"resuming {folder} at epoch {progress['epoch']}, batch {progress['batch']}")

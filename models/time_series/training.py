@@ -93,11 +93,7 @@ def train(config: Config, on_iteration: Callable[[int], None] | None = None) -> 
     optimizer = optim.Adam(model.parameters(), lr=config.lr)
     progress = {"iteration": 0, "history": [], "seconds": 0.0}
     if config.resume:
-        state = runs.read_checkpoint(folder, device=config.device)
-        runs.check_same_settings(state, config, MUST_MATCH, folder)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        progress = {k: state[k] for k in progress}
+        progress = runs.resume_run(folder, config, MUST_MATCH, model, optimizer, progress)
         print(f"resuming {folder} at iteration {progress['iteration']}")
     clock = runs.Stopwatch(progress["seconds"])
     step = make_step(model, optimizer, config.window)
