@@ -14,9 +14,8 @@ from ..backend import get_array_module, kernel
 from ..tensor import Tensor
 from .optimizer import (
     Optimizer,
-    check_betas,
+    check_adam_arguments,
     check_fused,
-    check_lr,
     count_step,
     lerp_,
     refuse_negative,
@@ -45,10 +44,7 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ):
-        check_lr(lr)
-        refuse_negative(("epsilon value", eps))
-        check_betas(betas)
-        refuse_negative(("weight_decay value", weight_decay))
+        check_adam_arguments(lr, eps, betas, weight_decay)
         if not all(isinstance(b, float) for b in betas) and not all(
             isinstance(b, Tensor) for b in betas
         ):
@@ -161,10 +157,7 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ):
-        check_lr(lr)
-        refuse_negative(("epsilon value", eps))
-        check_betas(betas)
-        refuse_negative(("weight_decay value", weight_decay))
+        check_adam_arguments(lr, eps, betas, weight_decay)
         defaults = dict(
             lr=lr,
             betas=betas,
@@ -214,10 +207,7 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ):
-        check_lr(lr)
-        refuse_negative(("epsilon value", eps))
-        check_betas(betas)
-        refuse_negative(("weight_decay value", weight_decay))
+        check_adam_arguments(lr, eps, betas, weight_decay)
         refuse_negative(("momentum_decay value", momentum_decay))
         defaults = dict(
             lr=lr,

@@ -46,6 +46,14 @@ def check_betas(betas) -> None:
             raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
 
 
+def check_adam_arguments(lr, eps, betas, weight_decay) -> None:
+    """The Adam family's checks, in PyTorch's order: lr, eps, each beta, weight_decay."""
+    check_lr(lr)
+    refuse_negative(("epsilon value", eps))
+    check_betas(betas)
+    refuse_negative(("weight_decay value", weight_decay))
+
+
 def check_fused(fused, foreach, differentiable) -> None:
     """The combinations PyTorch refuses with fused=True."""
     if fused:
